@@ -1,0 +1,1 @@
+"""Converters from raw public dumps to the canonical graphrec dataset."""

@@ -1,0 +1,143 @@
+"""Leave-one-out split (S3Rec/ICLRec/S4Rec/DSSRec protocol) as pre-padded arrays.
+
+For a user with sequence ``s`` of length ``n >= 3``:
+
+* training uses ``s[:-2]``: every position ``t`` predicts ``s[t + 1]``;
+* validation predicts ``s[-2]`` from ``s[:-2]``;
+* test predicts ``s[-1]`` from ``s[:-1]``.
+
+Users with fewer than 3 interactions are not evaluated; their whole sequence is
+used for training (it contains no held-out item). Inputs are the last ``max_len``
+items, left-padded with 0. All arrays are built with vectorised numpy indexing,
+once, so that batching is a row slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from graphrec.data.batch import SeqBatch
+from graphrec.data.dataset import SequenceDataset
+
+
+def left_padded_windows(items: np.ndarray, ends: np.ndarray, starts: np.ndarray, max_len: int) -> np.ndarray:
+    """Rows ``items[max(start, end - max_len):end]``, left-padded with 0 to ``max_len``.
+
+    Args:
+        items: ``(nnz,)`` flat item array.
+        ends: ``(R,)`` exclusive end offsets.
+        starts: ``(R,)`` offsets where each row's sequence begins.
+        max_len: window length ``L``.
+
+    Returns:
+        ``(R, L)`` int64 array.
+    """
+    idx = ends[:, None] - max_len + np.arange(max_len)[None, :]  # (R, L)
+    valid = idx >= starts[:, None]
+    out = np.where(valid, items[np.clip(idx, 0, max(len(items) - 1, 0))] if len(items) else 0, 0)
+    return out.astype(np.int64)
+
+
+@dataclass
+class LeaveOneOutSplit:
+    """Pre-padded leave-one-out arrays for one dataset.
+
+    Attributes:
+        train_inputs / train_targets: ``(U_train, L)``; ``train_targets[r, t]`` is the
+            item after ``train_inputs[r, t]`` (0 at padding).
+        train_users: ``(U_train,)`` user ids of the training rows.
+        eval_users: ``(U_eval,)`` users that have a validation and a test item.
+        valid_inputs / test_inputs: ``(U_eval, L)``; ``valid_targets`` / ``test_targets``: ``(U_eval,)``.
+        num_items: ``N``; scores are over ``0..N`` with 0 excluded.
+    """
+
+    dataset: SequenceDataset
+    max_len: int
+    train_users: np.ndarray
+    train_inputs: np.ndarray
+    train_targets: np.ndarray
+    eval_users: np.ndarray
+    valid_inputs: np.ndarray
+    valid_targets: np.ndarray
+    test_inputs: np.ndarray
+    test_targets: np.ndarray
+
+    @property
+    def num_items(self) -> int:
+        return self.dataset.num_items
+
+    @classmethod
+    def build(cls, dataset: SequenceDataset, max_len: int = 50) -> LeaveOneOutSplit:
+        indptr, items = dataset.indptr, dataset.items
+        lengths = np.diff(indptr)
+        starts = indptr[:-1]
+        evaluated = lengths >= 3
+        # training sequence: s[:-2] for evaluated users, s for the rest
+        train_end = np.where(evaluated, indptr[1:] - 2, indptr[1:])
+        has_pair = (train_end - starts) >= 2
+        train_users = np.nonzero(has_pair)[0]
+        t_start, t_end = starts[train_users], train_end[train_users]
+        train_inputs = left_padded_windows(items, t_end - 1, t_start, max_len)
+        train_targets = left_padded_windows(items, t_end, t_start + 1, max_len)
+        eval_users = np.nonzero(evaluated)[0]
+        e_start, e_end = starts[eval_users], indptr[1:][eval_users]
+        return cls(
+            dataset=dataset,
+            max_len=max_len,
+            train_users=train_users,
+            train_inputs=train_inputs,
+            train_targets=train_targets,
+            eval_users=eval_users,
+            valid_inputs=left_padded_windows(items, e_end - 2, e_start, max_len),
+            valid_targets=items[e_end - 2].copy(),
+            test_inputs=left_padded_windows(items, e_end - 1, e_start, max_len),
+            test_targets=items[e_end - 1].copy(),
+        )
+
+    # ---------------------------------------------------------------- batches
+    def train_batch(self, rows: np.ndarray) -> SeqBatch:
+        """Training batch for the given row indices into ``train_inputs``."""
+        return SeqBatch(
+            input_ids=torch.from_numpy(self.train_inputs[rows]),
+            target_ids=torch.from_numpy(self.train_targets[rows]),
+            user_ids=torch.from_numpy(self.train_users[rows]),
+        )
+
+    def eval_batch(self, which: str, rows: np.ndarray, with_history: bool = False) -> SeqBatch:
+        """Evaluation batch (``which`` = "valid" or "test") for rows of ``eval_users``.
+
+        With ``with_history`` the batch carries each user's full history
+        (``s[:-2]`` for valid, ``s[:-1]`` for test) for masking seen items.
+        """
+        if which not in ("valid", "test"):
+            raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
+        inputs = self.valid_inputs if which == "valid" else self.test_inputs
+        targets = self.valid_targets if which == "valid" else self.test_targets
+        batch = SeqBatch(
+            input_ids=torch.from_numpy(inputs[rows]),
+            targets=torch.from_numpy(targets[rows]),
+            user_ids=torch.from_numpy(self.eval_users[rows]),
+        )
+        if with_history:
+            users = self.eval_users[rows]
+            start = self.dataset.indptr[users]
+            end = self.dataset.indptr[users + 1] - (2 if which == "valid" else 1)
+            lens = end - start
+            hist_indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+            # flat positions start[r] + 0..lens[r]-1 without a Python loop
+            offsets = np.arange(hist_indptr[-1]) - np.repeat(hist_indptr[:-1], lens)
+            positions = np.repeat(start, lens) + offsets
+            batch.history_indptr = torch.from_numpy(hist_indptr)
+            batch.history_items = torch.from_numpy(self.dataset.items[positions])
+        return batch
+
+    def train_item_counts(self) -> np.ndarray:
+        """``(N + 1,)`` item frequencies over training targets and inputs (no held-out items)."""
+        indptr = self.dataset.indptr
+        lengths = np.diff(indptr)
+        train_end = np.where(lengths >= 3, indptr[1:] - 2, indptr[1:])
+        keep = np.arange(len(self.dataset.items)) < np.repeat(train_end, lengths)
+        return np.bincount(self.dataset.items[keep], minlength=self.num_items + 1)

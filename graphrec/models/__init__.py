@@ -1,0 +1,35 @@
+"""Model registry: an explicit name -> class table, resolved lazily.
+
+``resolve("sasrec")`` returns the class; an unknown name raises listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from graphrec.models.base import SequentialRecommender
+
+#: name -> "module:ClassName"; modules are imported on first use
+MODELS: dict[str, str] = {
+    "pop": "graphrec.models.pop:POP",
+    "gru4rec": "graphrec.models.gru4rec:GRU4Rec",
+    "sasrec": "graphrec.models.sasrec:SASRec",
+    "srgnn": "graphrec.models.srgnn:SRGNN",
+}
+
+
+def resolve(name: str) -> type[SequentialRecommender]:
+    """The model class registered under ``name`` (case-insensitive)."""
+    key = name.lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid models: {sorted(MODELS)}")
+    module_name, class_name = MODELS[key].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def available() -> list[str]:
+    """Registered model names."""
+    return sorted(MODELS)
+
+
+__all__ = ["MODELS", "SequentialRecommender", "available", "resolve"]

@@ -12,6 +12,8 @@ protocol consumes one. Conventions:
 * optional multi-valued attributes in CSR form over items
   (``attr_indptr``: ``num_items + 2``, ``attr_values``);
 * optional ``timestamps`` aligned with ``items``;
+* optional ``user_split`` (``U``, int8: 0 = train, 1 = valid, 2 = test) when the
+  source ships its own user split (e.g. the ComiRec releases);
 * ``meta``: counts, source, filters applied and a content checksum.
 
 On disk a dataset is one directory with ``arrays.npz`` and ``meta.json``. It is
@@ -35,7 +37,9 @@ import numpy as np
 from graphrec.data.errors import DataFormatError
 
 FORMAT_VERSION = 1
-_ARRAY_FIELDS = ("indptr", "items", "item_category", "timestamps", "attr_indptr", "attr_values")
+_ARRAY_FIELDS = (
+    "indptr", "items", "item_category", "timestamps", "attr_indptr", "attr_values", "user_split",
+)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class SequenceDataset:
         timestamps: optional ``(nnz,)`` int64 timestamps aligned with ``items``.
         attr_indptr: optional ``(N + 2,)`` int64 CSR offsets of item attributes.
         attr_values: optional ``(nnz_attr,)`` int64 attribute ids (``1..``).
+        user_split: optional ``(U,)`` int8 fixed user split (0 train, 1 valid, 2 test).
         user_names: optional original user ids, one per user.
         item_names: optional original item ids, ``item_names[i - 1]`` for item ``i``.
         category_names: optional names, ``category_names[c - 1]`` for category ``c``.
@@ -64,6 +69,7 @@ class SequenceDataset:
     timestamps: np.ndarray | None = None
     attr_indptr: np.ndarray | None = None
     attr_values: np.ndarray | None = None
+    user_split: np.ndarray | None = None
     user_names: list[str] | None = None
     item_names: list[str] | None = None
     category_names: list[str] | None = None
@@ -81,6 +87,8 @@ class SequenceDataset:
         if self.attr_indptr is not None:
             self.attr_indptr = np.asarray(self.attr_indptr, dtype=np.int64)
             self.attr_values = np.asarray(self.attr_values, dtype=np.int64)
+        if self.user_split is not None:
+            self.user_split = np.asarray(self.user_split, dtype=np.int8)
         self.validate()
 
     # ------------------------------------------------------------------ counts
@@ -144,6 +152,8 @@ class SequenceDataset:
             raise ValueError("item_category must be >= 0 (0 = unknown)")
         if self.timestamps is not None and len(self.timestamps) != len(self.items):
             raise ValueError("timestamps must align with items")
+        if self.user_split is not None and len(self.user_split) != self.num_users:
+            raise ValueError("user_split must have one entry per user")
         if self.attr_indptr is not None:
             if len(self.attr_indptr) != self.num_items + 2:
                 raise ValueError("attr_indptr must have num_items + 2 entries")
@@ -160,7 +170,7 @@ class SequenceDataset:
             value = getattr(self, name)
             digest.update(name.encode())
             if value is not None:
-                digest.update(np.ascontiguousarray(value, dtype=np.int64).tobytes())
+                digest.update(np.ascontiguousarray(value).astype(np.int64).tobytes())
         return digest.hexdigest()[:16]
 
     def summary(self) -> dict[str, Any]:

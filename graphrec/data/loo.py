@@ -69,6 +69,14 @@ class LeaveOneOutSplit:
     def num_items(self) -> int:
         return self.dataset.num_items
 
+    @property
+    def num_train_rows(self) -> int:
+        return len(self.train_users)
+
+    @property
+    def num_eval_rows(self) -> int:
+        return len(self.eval_users)
+
     @classmethod
     def build(cls, dataset: SequenceDataset, max_len: int = 50) -> LeaveOneOutSplit:
         indptr, items = dataset.indptr, dataset.items

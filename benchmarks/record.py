@@ -1,0 +1,111 @@
+"""Shared helpers for benchmark scripts: machine facts, git commit, atomic JSON records.
+
+Every benchmark writes one JSON record to ``benchmarks/results/`` holding the
+command that produced it, the git commit, the machine, the protocol, the seed,
+the configuration, the metrics and the timings. ``render_table.py`` turns the
+records into the README's results table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_commit() -> str:
+    """The current commit (with ``-dirty`` when the tree has uncommitted changes)."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, memory, Python/torch versions and the device used."""
+    import torch
+
+    try:
+        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        mem_gib = None
+    info: dict[str, Any] = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    return info
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def write_record(name: str, record: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``results_dir/<name>.json`` atomically, adding command, commit, machine and date."""
+    full = {
+        "name": name,
+        "command": command_line(),
+        "commit": git_commit(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_info(),
+        **record,
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    target = results_dir / f"{name}.json"
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json", dir=results_dir)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(full, fh, indent=2, sort_keys=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, target)
+    return target
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """Measured fp32 matmul throughput of this machine (GFLOP/s, best of ``repeats``)."""
+    import torch
+
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9

@@ -1,0 +1,90 @@
+"""Render every accuracy record in benchmarks/results/ into the README's results table.
+
+Usage::
+
+    python benchmarks/render_table.py            # rewrite the table in README.md
+    python benchmarks/render_table.py --print    # print it instead
+
+The table sits between ``<!-- results:start -->`` and ``<!-- results:end -->``.
+Rows are our measured test metrics (history-masked and unmasked) beside the
+published S4Rec Table 2 numbers on the same data (those come from code that masks
+history, so compare them with the masked rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference import S4REC_TABLE2  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+METRICS = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"]
+
+
+def load_records(results_dir: Path) -> list[dict]:
+    records = []
+    for path in sorted(results_dir.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record.get("kind") == "accuracy":
+            records.append(record)
+    return records
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def render(records: list[dict]) -> str:
+    head = ("| dataset | model | loss | protocol | history | " + " | ".join(METRICS)
+            + " | epochs | train time | source |")
+    lines = [head, "|" + "---|" * (len(METRICS) + 8)]
+    order = sorted(records, key=lambda r: (r["dataset"], r["model"], r.get("label", "")))
+    for dataset in sorted({r["dataset"] for r in records}):
+        for r in (r for r in order if r["dataset"] == dataset):
+            for masked in (True, False):
+                metrics = r["test"]["masked" if masked else "unmasked"]
+                minutes = r.get("train_seconds", 0.0) / 60
+                lines.append(
+                    f"| {dataset} | {r['model']} | {r.get('label', '')} | {r['protocol']} | "
+                    f"{'masked' if masked else 'unmasked'} | "
+                    + " | ".join(_fmt(metrics.get(m)) for m in METRICS)
+                    + f" | {r.get('epochs', '')} | {minutes:.1f} min | `{r['name']}.json` |"
+                )
+        for (model, ref_dataset), ref in sorted(S4REC_TABLE2.items()):
+            if ref_dataset == dataset:
+                lines.append(
+                    f"| {dataset} | {model} | paper | loo | masked | "
+                    + " | ".join(_fmt(ref.get(m)) for m in METRICS)
+                    + " | | | S4Rec Table 2 |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--print", action="store_true", help="print the table instead of editing README.md")
+    args = parser.parse_args(argv)
+    table = render(load_records(args.results))
+    if args.print:
+        print(table)
+        return 0
+    text = README.read_text()
+    if START not in text or END not in text:
+        print(f"{README}: no {START} ... {END} markers", file=sys.stderr)
+        return 1
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    README.write_text(f"{before}{START}\n{table}\n{END}{after}")
+    print(f"wrote {len(records := load_records(args.results))} records into {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,6 +20,11 @@ class SeqBatch:
         user_ids: ``(B,)`` user indices into the dataset.
         history_indptr / history_items: optional CSR of each row's *full* history
             (not truncated to ``L``), used to mask already-seen items at evaluation.
+        segment_ids: optional ``(B, L)`` for packed rows (:mod:`graphrec.data.packing`):
+            which sequence each position belongs to (0 = padding); attention must stay
+            inside a segment. ``None`` means one sequence per row.
+        position_ids: optional ``(B, L)`` position of each item in its own left-padded
+            row; ``None`` means ``arange(L)``.
     """
 
     input_ids: Tensor
@@ -28,6 +33,8 @@ class SeqBatch:
     targets: Tensor | None = None
     history_indptr: Tensor | None = None
     history_items: Tensor | None = None
+    segment_ids: Tensor | None = None
+    position_ids: Tensor | None = None
 
     @property
     def batch_size(self) -> int:

@@ -1,0 +1,70 @@
+"""Atomic checkpoints of a training run.
+
+A checkpoint is one ``torch.save`` file. It is written to a temporary file in the
+same directory, flushed and fsync'ed, then moved over the old file with
+``os.replace`` (atomic on POSIX), so a crash during the write leaves the previous
+checkpoint intact and loadable; the temporary file is removed on failure.
+
+The trainer keeps two files in ``checkpoint_dir``:
+
+* ``last.pt`` — everything needed to resume exactly: model and optimizer state
+  (and AMP grad-scaler), the epoch just finished, best metric/epoch, the patience
+  counter, the per-epoch history, the best weights so far, and the states of all
+  random-number generators (Python, NumPy, torch CPU/CUDA, the shuffle generator),
+  one per rank under DDP;
+* ``best.pt`` — the best weights with the run's metadata, for evaluation/serving.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically (temp file + fsync + ``os.replace``)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        FileNotFoundError: naming the path when it does not exist.
+        ValueError: naming the path when the file is not a readable checkpoint.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no checkpoint at this path")
+    try:
+        state = torch.load(source, map_location=map_location, weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f"{source}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict):
+        raise ValueError(f"{source}: not a graphrec checkpoint (top level is {type(state).__name__})")
+    return state
+
+
+__all__ = ["BEST", "LAST", "load_checkpoint", "save_checkpoint"]

@@ -1,0 +1,156 @@
+"""SR-GNN (Wu et al., "Session-based Recommendation with Graph Neural Networks", AAAI 2019).
+
+Each sequence becomes a session graph (:func:`graphrec.graph.session.session_graphs`),
+node states are refined by the gated GNN (:class:`graphrec.nn.gated_gnn.GatedSessionGNN`)
+and read out with soft attention against the last item (SR-GNN Eq. 6-8):
+
+.. math::
+
+    \\alpha_i = q^\\top \\sigma(W_1 v_n + W_2 v_i + c), \\qquad
+    s_g = \\sum_i \\alpha_i v_i, \\qquad
+    s_h = W_3 [v_n; s_g]
+
+where :math:`v_i` is the node state at position ``i`` (repeated items count once
+per position, as in SR-GNN) and :math:`v_n` the state of the newest item. The
+interest is :math:`s_h` ``(B, 1, D)``, scored by inner product with the item table.
+
+Training under leave-one-out. A training row holds ``s[:-2]`` with a target at
+every position. SR-GNN predicts only from a whole session graph, and the graph
+of a full row contains items *after* any earlier position, so predicting an
+early target from it would leak the future. Instead, each row is cut at
+``cuts_per_row`` positions drawn uniformly from its real positions; the prefix
+up to the cut (left-padded again) is turned into a session graph and predicts
+the target at the cut. Over epochs every prefix is visited, which is SR-GNN's
+prefix augmentation without materialising it. The loss is full softmax cross
+entropy over all items (padding excluded).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from graphrec.data.batch import SeqBatch
+from graphrec.graph.session import session_graphs
+from graphrec.models.base import SequentialRecommender
+from graphrec.nn.gated_gnn import GatedSessionGNN
+
+
+def full_softmax_ce(hidden: Tensor, item_emb: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross entropy over all items (padding excluded).
+
+    Shapes: ``hidden`` ``(P, D)``, ``item_emb`` ``(N + 1, D)``, ``targets`` ``(P,)``.
+    """
+    logits = hidden @ item_emb.T  # (P, N + 1)
+    logits[:, 0] = float("-inf")  # padding never a class
+    return F.cross_entropy(logits, targets)
+
+
+def random_prefixes(input_ids: Tensor, target_ids: Tensor, cuts_per_row: int = 1,
+                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Cut each left-padded row at random real positions.
+
+    Args:
+        input_ids: ``(B, L)`` left-padded inputs.
+        target_ids: ``(B, L)`` next item at every position (0 at padding).
+        cuts_per_row: prefixes drawn per row (with replacement).
+        generator: optional random generator.
+
+    Returns:
+        ``(B * cuts_per_row, L)`` left-padded prefixes ending at the cut and the
+        ``(B * cuts_per_row,)`` targets at the cut; rows without a real position
+        are dropped.
+    """
+    valid = (input_ids > 0) & (target_ids > 0)  # (B, L)
+    keep = valid.any(dim=1)
+    input_ids, target_ids, valid = input_ids[keep], target_ids[keep], valid[keep]
+    bsz, length = input_ids.shape
+    input_ids = input_ids.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
+    target_ids = target_ids.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
+    valid = valid.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
+    first = valid.float().argmax(dim=1)  # (B c,) first real position (left-padded)
+    span = (length - first).float()  # (B c,) number of real positions
+    u = torch.rand(len(first), generator=generator, device=input_ids.device)
+    cut = first + (u * span).long().clamp_max(length - 1 - first)  # (B c,) uniform in [first, L - 1]
+    shift = (length - 1 - cut).unsqueeze(1)  # (B c, 1)
+    idx = torch.arange(length, device=input_ids.device).unsqueeze(0) - shift  # (B c, L)
+    prefix = input_ids.gather(1, idx.clamp_min(0)) * (idx >= 0)  # (B c, L) right-aligned prefix
+    targets = target_ids.gather(1, cut.unsqueeze(1)).squeeze(1)  # (B c,)
+    return prefix, targets
+
+
+class SRGNN(SequentialRecommender):
+    """SR-GNN on left-padded batches.
+
+    Args:
+        num_items: ``N`` (ids ``1..N``, 0 = padding).
+        hidden_size: ``D``.
+        num_steps: gated GNN propagation steps.
+        dropout: dropout on the item embeddings fed to the GNN.
+        init_std: std of the normal initialisation of the item table (small, so
+            the initial cross entropy is near ``ln N``).
+        cuts_per_row: random prefixes per training row (see the module docstring).
+        weighted_edges: use transition counts as session-graph edge weights.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        hidden_size: int = 64,
+        num_steps: int = 1,
+        dropout: float = 0.0,
+        init_std: float = 0.02,
+        cuts_per_row: int = 1,
+        weighted_edges: bool = False,
+    ) -> None:
+        super().__init__(num_items)
+        self.hidden_size = hidden_size
+        self.init_std = init_std
+        self.cuts_per_row = cuts_per_row
+        self.weighted_edges = weighted_edges
+        self.item_emb = nn.Embedding(num_items + 1, hidden_size, padding_idx=0)
+        self.dropout = nn.Dropout(dropout)
+        self.gnn = GatedSessionGNN(hidden_size, num_steps)
+        self.lin_last = nn.Linear(hidden_size, hidden_size)  # W_1
+        self.lin_pos = nn.Linear(hidden_size, hidden_size, bias=False)  # W_2 (c is W_1's bias)
+        self.att_q = nn.Linear(hidden_size, 1, bias=False)  # q
+        self.lin_out = nn.Linear(2 * hidden_size, hidden_size, bias=False)  # W_3
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.item_emb.weight, std=self.init_std)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+        self.gnn.reset_parameters()
+        for lin in (self.lin_last, self.lin_pos, self.att_q, self.lin_out):
+            lin.reset_parameters()
+
+    def item_embeddings(self) -> Tensor:
+        return self.item_emb.weight
+
+    def encode(self, input_ids: Tensor) -> Tensor:
+        """``(B, L)`` left-padded ids -> ``(B, D)`` session representation :math:`s_h`."""
+        graph = session_graphs(input_ids, weighted=self.weighted_edges)
+        h = self.dropout(self.item_emb(graph.x))  # (M, D)
+        h = self.gnn(h, graph.edge_index, graph.edge_weight)  # (M, D)
+        real = graph.alias >= 0  # (B, L)
+        seq = h[graph.alias.clamp_min(0)] * real.unsqueeze(-1)  # (B, L, D) v_i per position
+        last = h[graph.last_node.clamp_min(0)] * (graph.last_node >= 0).unsqueeze(-1)  # (B, D) v_n
+        gate = torch.sigmoid(self.lin_last(last).unsqueeze(1) + self.lin_pos(seq))  # (B, L, D)
+        alpha = self.att_q(gate) * real.unsqueeze(-1)  # (B, L, 1)
+        s_g = (alpha * seq).sum(dim=1)  # (B, D)
+        return self.lin_out(torch.cat([last, s_g], dim=-1))  # (B, D) s_h
+
+    def interests(self, batch: SeqBatch) -> Tensor:
+        return self.encode(batch.input_ids).unsqueeze(1)  # (B, 1, D)
+
+    def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
+        if batch.target_ids is None:
+            raise ValueError("SRGNN.loss_terms needs a training batch with target_ids")
+        prefix, targets = random_prefixes(batch.input_ids, batch.target_ids, self.cuts_per_row)
+        hidden = self.encode(prefix)  # (P, D)
+        return {"rec": full_softmax_ce(hidden, self.item_embeddings(), targets)}
+
+    def extra_repr(self) -> str:
+        return f"num_items={self.num_items}, hidden_size={self.hidden_size}, cuts_per_row={self.cuts_per_row}"

@@ -123,7 +123,8 @@ def _time_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
         raise DataFormatError(
             path, row + 2, f"time column {column!r} holds {raw.iloc[row]!r}: neither a number nor a date"
         )
-    return (dates.astype("int64") // 10**9).to_numpy()
+    epoch = pd.Timestamp(0, tz="UTC")
+    return ((dates - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
 def read_table(
@@ -176,6 +177,10 @@ def read_table(
     if len(raw) == 0:
         raise DataFormatError(path, None, "the table has a header but no rows")
     frame = pd.DataFrame({"user": raw[user_col].to_numpy(), "item": raw[item_col].to_numpy()})
+    for role, column in (("user", user_col), ("item", item_col)):
+        empty = (frame[role].isna() | (frame[role].astype(str) == "")).to_numpy()
+        if empty.any():
+            raise DataFormatError(path, int(np.argmax(empty)) + 2, f"empty {role} id in column {column!r}")
     if time_col is not None:
         frame["timestamp"] = _time_column(raw, time_col, path)
     if rating_col is not None:

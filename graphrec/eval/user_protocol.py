@@ -1,0 +1,343 @@
+"""User-split evaluation (ComiRec / REMI / HPCL4SR / DSIE protocol).
+
+For every held-out user (:class:`graphrec.data.user_split.UserSplit`) the model
+encodes the history into interests :math:`q_{u,1..K}`; each interest retrieves its
+top-N items, the :math:`K N` candidates are merged by score with duplicates
+dropped and the first N kept (:func:`graphrec.eval.retrieval.multi_interest_topn`).
+With the list :math:`L_u` (``L_u[r]`` at 0-based rank ``r``), the target set
+:math:`T_u` (distinct items of the last 20 % of the sequence) and
+:math:`\\mathrm{hit}_r = [L_u[r] \\in T_u]`:
+
+.. math::
+
+    \\mathrm{Recall@N} = \\frac{\\sum_{r<N} \\mathrm{hit}_r}{|T_u|}, \\qquad
+    \\mathrm{HR@N} = \\Big[\\sum_{r<N} \\mathrm{hit}_r > 0\\Big],
+
+    \\mathrm{NDCG@N} = \\frac{\\sum_{r<N} \\mathrm{hit}_r / \\log_2(r + 2)}
+                            {\\sum_{r < \\min(|T_u|, N)} 1 / \\log_2(r + 2)},
+
+    \\mathrm{Diversity@N} = \\frac{\\#\\{r < s < N : c(L_u[r]) \\ne c(L_u[s])\\}}
+                                 {\\#\\{r < s < N\\}},
+
+each averaged over users (Diversity over the users whose list has at least two
+items of known category; pairs involving an unknown category 0 or an empty slot
+are left out of both counts). The NDCG above is the standard one: the ideal list
+puts :math:`\\min(|T_u|, N)` targets first.
+
+**ComiRec's released code differs** (``evaluate_full`` in THUDM/ComiRec
+``src/train.py``): it turns the retrieved list into a *set*, discounts each hit
+by the position of the target within the user's *target sequence*
+(``1 / log2(no + 2)`` for the ``no``-th future item) instead of by its rank in
+the list, and normalises by an IDCG over the *number of hits* rather than
+:math:`\\min(|T_u|, N)` — so a user whose first future item is the only hit gets
+NDCG 1 wherever it is ranked. Its Recall also counts a repeated target item once
+per occurrence (targets here are distinct items). Its Recall@N, HR@N and
+Diversity@N (over the merged list) match the definitions above on data without
+repeated targets; its NDCG is not comparable with this one (it is typically much
+higher). Diversity is ComiRec's (§4.4, Eq. 12) with unknown categories excluded.
+
+History masking (``mask_history``, off by default as in ComiRec, recorded with
+the result) removes every item of the user's full history from retrieval; a
+target that is also a history item (re-consumption) then cannot be hit.
+
+Reference: Cen et al., "Controllable Multi-Interest Framework for
+Recommendation", KDD 2020.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from graphrec.data.user_split import UserEvalBatch
+from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available, multi_interest_topn
+from graphrec.train import distributed
+
+DEFAULT_NS: tuple[int, ...] = (20, 50)
+_PER_USER = ("Recall", "HR", "NDCG")
+
+
+class UserSplitEvaluable(Protocol):
+    """What the evaluation needs from a split (:class:`~graphrec.data.user_split.UserSplit`)."""
+
+    def num_eval_rows(self, which: str) -> int: ...
+
+    def eval_batch(self, which: str, rows: np.ndarray, with_history: bool = False) -> UserEvalBatch: ...
+
+
+class MultiInterestModel(Protocol):
+    """A model with ``interests(batch) -> (B, K, D)`` and ``item_embeddings() -> (N + 1, D)``."""
+
+    def interests(self, batch: Any) -> Tensor: ...
+
+    def item_embeddings(self) -> Tensor: ...
+
+
+def target_hits(lists: Tensor, target_indptr: Tensor, target_items: Tensor) -> Tensor:
+    """``(B, n)`` bool: whether ``lists[b, r]`` is one of row ``b``'s targets.
+
+    One ``isin`` over keys ``b * (M + 1) + item`` — no loop over users.
+
+    Args:
+        lists: ``(B, n)`` retrieved item ids (0 = empty slot, never a hit).
+        target_indptr: ``(B + 1,)`` CSR offsets; target_items: ``(T,)`` item ids ``>= 1``.
+    """
+    batch = lists.shape[0]
+    device = lists.device
+    target_items = target_items.to(device)
+    rows = torch.repeat_interleave(torch.arange(batch, device=device), target_indptr.diff().to(device))
+    stride = max(int(lists.max()) if lists.numel() else 0,
+                 int(target_items.max()) if target_items.numel() else 0) + 1
+    list_keys = torch.arange(batch, device=device)[:, None] * stride + lists  # (B, n)
+    hits = torch.isin(list_keys, rows * stride + target_items)  # (B, n)
+    return hits & (lists != EMPTY_ITEM)
+
+
+def list_diversity(categories: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-row share of distinct-category pairs in a list, over known categories.
+
+    .. math:: \\mathrm{div} = \\frac{\\#\\{r<s : c_r \\ne c_s,\\ c_r, c_s > 0\\}}{\\#\\{r<s : c_r, c_s > 0\\}}
+
+    Args:
+        categories: ``(B, n)`` category of each listed item (0 = unknown / empty slot).
+
+    Returns:
+        ``(diversity, defined)``: ``(B,)`` float64 (0 where undefined) and ``(B,)``
+        bool, True where the row has at least two items of known category.
+    """
+    known = categories > 0  # (B, n)
+    pair_known = known[:, :, None] & known[:, None, :]  # (B, n, n)
+    differ = categories[:, :, None] != categories[:, None, :]  # (B, n, n)
+    # each unordered pair counted twice, the diagonal never differs -> ratio unaffected
+    pairs = pair_known.sum(dim=(1, 2)).to(torch.float64) - known.sum(dim=1).to(torch.float64)  # (B,)
+    distinct = (pair_known & differ).sum(dim=(1, 2)).to(torch.float64)  # (B,)
+    defined = pairs > 0
+    return torch.where(defined, distinct / pairs.clamp_min(1.0), torch.zeros_like(pairs)), defined
+
+
+def list_metric_sums(
+    lists: Tensor,
+    target_indptr: Tensor,
+    target_items: Tensor,
+    ns: Sequence[int] = DEFAULT_NS,
+    item_category: Tensor | None = None,
+) -> dict[str, float]:
+    """Sums of Recall@N, HR@N, NDCG@N (and Diversity@N) over the rows, plus ``count``.
+
+    Args:
+        lists: ``(B, n)`` ranked item ids, best first, ``n >= max(ns)`` (0 = empty slot).
+        target_indptr: ``(B + 1,)``; target_items: ``(T,)`` distinct targets per row
+            (every row has at least one).
+        ns: cut-offs.
+        item_category: optional ``(M + 1,)`` category per item for Diversity@N.
+
+    Returns:
+        float64 sums ``{"Recall@N", "HR@N", "NDCG@N", ["Diversity@N", "diversity_count@N"],
+        "count"}``; divide with :func:`finalize_user_metrics`.
+    """
+    if lists.shape[1] < max(ns):
+        raise ValueError(f"lists have {lists.shape[1]} columns, fewer than the largest cut-off {max(ns)}")
+    num_targets = target_indptr.diff().to(lists.device).to(torch.float64)  # (B,)
+    if num_targets.numel() and float(num_targets.min()) < 1:
+        raise ValueError("every evaluated row needs at least one target item")
+    hits = target_hits(lists, target_indptr, target_items).to(torch.float64)  # (B, n)
+    width = lists.shape[1]
+    discount = 1.0 / torch.log2(torch.arange(width, device=lists.device, dtype=torch.float64) + 2.0)  # (n,)
+    ideal = torch.cumsum(discount, dim=0)  # (n,) IDCG for 1..n relevant items
+    categories = None
+    if item_category is not None:
+        categories = item_category.to(lists.device)[lists]  # (B, n)
+        categories = categories.masked_fill(lists == EMPTY_ITEM, 0)
+    out: dict[str, float] = {}
+    for n in ns:
+        found = hits[:, :n].sum(dim=1)  # (B,)
+        dcg = (hits[:, :n] * discount[:n]).sum(dim=1)  # (B,)
+        idcg = ideal[(torch.clamp(num_targets, max=n) - 1).long()]  # (B,)
+        out[f"Recall@{n}"] = float((found / num_targets).sum())
+        out[f"HR@{n}"] = float((found > 0).sum())
+        out[f"NDCG@{n}"] = float((dcg / idcg).sum())
+        if categories is not None:
+            diversity, defined = list_diversity(categories[:, :n])
+            out[f"Diversity@{n}"] = float(diversity.sum())
+            out[f"diversity_count@{n}"] = float(defined.sum())
+    out["count"] = float(lists.shape[0])
+    return out
+
+
+def add_sums(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
+    """Element-wise sum of two :func:`list_metric_sums` results (keys must match)."""
+    if set(a) != set(b):
+        raise ValueError(f"cannot add metric sums with different keys: {sorted(a)} vs {sorted(b)}")
+    return {key: float(a[key]) + float(b[key]) for key in a}
+
+
+def finalize_user_metrics(sums: Mapping[str, float]) -> dict[str, float]:
+    """Means from sums: Recall/HR/NDCG over ``count``, Diversity over its own count.
+
+    An empty denominator gives NaN.
+    """
+    out: dict[str, float] = {}
+    count = float(sums.get("count", 0.0))
+    for key, value in sums.items():
+        name = key.split("@")[0]
+        if name in _PER_USER:
+            out[key] = float(value) / count if count > 0 else math.nan
+        elif name == "Diversity":
+            denom = float(sums[f"diversity_count@{key.split('@')[1]}"])
+            out[key] = float(value) / denom if denom > 0 else math.nan
+    return out
+
+
+def _resolve_categories(split: Any, item_category: Tensor | np.ndarray | None) -> Tensor | None:
+    if item_category is not None:
+        return torch.as_tensor(np.asarray(item_category), dtype=torch.long)
+    dataset = getattr(split, "dataset", None)
+    if dataset is not None and getattr(dataset, "has_categories", False):
+        return torch.as_tensor(dataset.item_category, dtype=torch.long)
+    return None
+
+
+def user_metric_sums(
+    model: MultiInterestModel,
+    split: UserSplitEvaluable,
+    which: str = "valid",
+    rows: np.ndarray | None = None,
+    ns: Sequence[int] = DEFAULT_NS,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+    item_category: Tensor | np.ndarray | None = None,
+    mask_history: bool = False,
+    backend: str = "torch",
+    block_size: int | None = None,
+) -> dict[str, float]:
+    """Metric *sums* (and ``count``) over ``rows`` of the held-out group ``which``.
+
+    Mergeable: sums from disjoint row sets add up (:func:`add_sums`) to the sums
+    over their union. The model's train/eval mode is restored afterwards. See
+    :func:`evaluate_user_split` for the arguments.
+    """
+    if which not in ("valid", "test"):
+        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not ns or min(ns) < 1:
+        raise ValueError(f"ns must be positive cut-offs, got {tuple(ns)}")
+    if backend not in ("torch", "faiss", "auto"):
+        raise ValueError(f"backend must be 'torch', 'faiss' or 'auto', got {backend!r}")
+    if rows is None:
+        rows = np.arange(split.num_eval_rows(which))
+    rows = np.asarray(rows, dtype=np.int64)
+    categories = _resolve_categories(split, item_category)
+    if categories is not None:
+        categories = categories.to(device)
+    top = max(ns)
+    module = model if isinstance(model, nn.Module) else None
+    was_training = module.training if module is not None else False
+    if module is not None:
+        module.eval()
+    total: dict[str, float] | None = None
+    try:
+        with torch.no_grad():
+            item_emb = model.item_embeddings().float()  # (N + 1, D)
+            if not torch.isfinite(item_emb[1:]).all():
+                raise ValueError("item embeddings contain NaN or inf; refusing to rank")
+            use_faiss = backend == "faiss" or (backend == "auto" and faiss_available())
+            index = FaissItemIndex(item_emb) if use_faiss else None
+            for start in range(0, len(rows), batch_size):
+                batch = split.eval_batch(which, rows[start : start + batch_size], with_history=mask_history)
+                batch = batch.to(device)
+                interests = model.interests(batch).float()  # (B, K, D)
+                exclude = None
+                if mask_history:
+                    assert batch.history_indptr is not None and batch.history_items is not None
+                    exclude = (batch.history_indptr, batch.history_items)
+                lists, _ = multi_interest_topn(
+                    interests, item_emb, top, exclude=exclude, block_size=block_size, index=index
+                )  # (B, top)
+                assert batch.target_indptr is not None and batch.target_items is not None
+                part = list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories)
+                total = part if total is None else add_sums(total, part)
+    finally:
+        if module is not None:
+            module.train(was_training)
+    if total is None:  # no rows: zero sums with the right keys
+        empty = torch.zeros((0, top), dtype=torch.long)
+        total = list_metric_sums(empty, torch.zeros(1, dtype=torch.long), empty.flatten(), ns, categories)
+    return total
+
+
+def evaluate_user_split(
+    model: MultiInterestModel,
+    split: UserSplitEvaluable,
+    which: str = "valid",
+    ns: Sequence[int] = DEFAULT_NS,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+    item_category: Tensor | np.ndarray | None = None,
+    mask_history: bool = False,
+    rows: np.ndarray | None = None,
+    shard: bool = False,
+    backend: str = "torch",
+    block_size: int | None = None,
+) -> dict[str, Any]:
+    """User-split metrics of ``model`` on the validation or test users.
+
+    Args:
+        model: anything with ``interests(batch) -> (B, K, D)`` and
+            ``item_embeddings() -> (N + 1, D)``.
+        split: a :class:`~graphrec.data.user_split.UserSplit`.
+        which: ``"valid"`` or ``"test"``.
+        ns: list lengths (one retrieval of ``max(ns)`` serves every cut-off: the
+            merged list's prefix of length M is the merged top-M).
+        batch_size: users per retrieval block.
+        device: where to encode and retrieve.
+        item_category: ``(N + 1,)`` category per item for Diversity@N; by default the
+            split's dataset categories when it has any (no Diversity otherwise).
+        mask_history: exclude the user's full history from retrieval (default off).
+        rows: evaluate only these rows of the group (default: all).
+        shard: under ``torchrun``, each rank evaluates ``rows[rank::world]`` and the
+            sums are all-reduced once (every rank must call it); ignored alone.
+        backend: ``"torch"`` (exact blocked matmul), ``"faiss"`` (exact
+            ``IndexFlatIP``; needs the ``faiss`` extra) or ``"auto"`` (faiss if installed).
+        block_size: items scored at once by the torch search.
+
+    Returns:
+        ``{"Recall@N", "HR@N", "NDCG@N", ["Diversity@N"]}`` means, plus
+        ``num_users``, ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``.
+    """
+    info = distributed.current()
+    if rows is None:
+        rows = np.arange(split.num_eval_rows(which))
+    local_rows = distributed.shard(np.asarray(rows), info) if shard else np.asarray(rows)
+    start = time.perf_counter()
+    sums = user_metric_sums(model, split, which, local_rows, ns, batch_size, device, item_category,
+                            mask_history, backend, block_size)
+    if shard and info.is_distributed:
+        sums = distributed.all_reduce_sums(sums, info)
+    seconds = time.perf_counter() - start
+    if shard and info.is_distributed:
+        seconds = distributed.all_reduce_max(seconds, info)
+    result: dict[str, Any] = finalize_user_metrics(sums)
+    result["num_users"] = int(sums["count"])
+    result["mask_history"] = bool(mask_history)
+    result["seconds"] = seconds
+    result["users_per_s"] = sums["count"] / seconds if seconds > 0 else float("inf")
+    return result
+
+
+__all__ = [
+    "DEFAULT_NS",
+    "add_sums",
+    "evaluate_user_split",
+    "finalize_user_metrics",
+    "list_diversity",
+    "list_metric_sums",
+    "target_hits",
+    "user_metric_sums",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,25 @@ def test_bad_arguments() -> None:
     bad = _fixed([[1, 2], [2, 3]], [0, 3])
     with pytest.raises(ValueError, match="user 1 has 3"):
         UserSplit.build(bad)
+
+
+def _shared_data() -> Path:
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def test_ml100k_split() -> None:
+    folder = _shared_data() / "ml-100k"
+    if not folder.is_dir():
+        pytest.skip(f"real data not found at {folder}")
+    from graphrec.data.readers.recbole import read_recbole
+
+    data = read_recbole(folder)
+    split = UserSplit.build(data, max_len=50, seed=2024)
+    info = split.describe()
+    assert info["users"] == {"train": 754, "valid": 94, "test": 95}  # floor(0.8 * 943), floor(0.9 * 943)
+    train_users = np.nonzero(split.groups == 0)[0]
+    assert int((split.train_targets > 0).sum()) == int((data.lengths[train_users] - 1).sum())
+    for part in (split.valid, split.test):
+        n = data.lengths[part.users]
+        assert np.array_equal(part.history_end - part.history_start, np.floor(n * 0.8).astype(np.int64))
+        assert np.all(np.diff(part.target_indptr) >= 1)

@@ -28,23 +28,13 @@ entropy over all items (padding excluded).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
 from graphrec.graph.session import session_graphs
+from graphrec.losses import full_softmax_ce
 from graphrec.models.base import SequentialRecommender
 from graphrec.nn.gated_gnn import GatedSessionGNN
-
-
-def full_softmax_ce(hidden: Tensor, item_emb: Tensor, targets: Tensor) -> Tensor:
-    """Mean cross entropy over all items (padding excluded).
-
-    Shapes: ``hidden`` ``(P, D)``, ``item_emb`` ``(N + 1, D)``, ``targets`` ``(P,)``.
-    """
-    logits = hidden @ item_emb.T  # (P, N + 1)
-    logits[:, 0] = float("-inf")  # padding never a class
-    return F.cross_entropy(logits, targets)
 
 
 def random_prefixes(input_ids: Tensor, target_ids: Tensor, cuts_per_row: int = 1,

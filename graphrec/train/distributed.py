@@ -143,7 +143,8 @@ def all_reduce_sums(values: Mapping[str, float], info: DistInfo | None = None,
         device = info.device
     tensor = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return dict(zip(keys, tensor.cpu().tolist(), strict=True))
+    reduced = dict(zip(keys, tensor.cpu().tolist(), strict=True))
+    return {k: reduced[k] for k in values}
 
 
 def all_reduce_max(value: float, info: DistInfo | None = None) -> float:

@@ -1,0 +1,412 @@
+"""The one generic training loop for every model.
+
+No model has its own trainer: a model exposes named loss terms
+(``loss_terms(batch) -> dict[str, Tensor]``) and the trainer minimises
+
+.. math::
+
+    \\mathcal{L} = \\sum_{t} w_t \\, \\mathcal{L}_t, \\qquad w_t = \\texttt{loss\\_weights}[t]
+    \\; (1 \\text{ if absent}),
+
+logs every term, evaluates on validation every ``eval_every`` epochs, stops early
+after ``patience`` evaluations without improvement of ``metric``, keeps the best
+weights, and finally evaluates the test targets with them. Pre-training phases or
+schedules are expressed as loss weights, not as subclasses.
+
+Per epoch: the training rows are permuted by a seeded ``torch.Generator`` (the
+same permutation on every rank), cut into global batches of ``batch_size`` rows;
+under DDP rank ``r`` trains on ``batch[r::W]`` with its loss rescaled by
+:func:`graphrec.train.distributed.loss_scale` so that the averaged gradient equals
+the single-process gradient of the mean over the global batch. The scale uses the
+number of target positions (``target_ids > 0``), which is exact for terms that
+are means over positions (next-item cross-entropy); terms averaged per sequence
+or using in-batch negatives are, as in any data-parallel run, close but not
+bit-identical to the single-process run.
+
+Reproducibility: the same ``seed`` gives the same metrics; a run resumed from
+``last.pt`` continues with the exact optimizer and RNG states, so it ends with the
+same metrics as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from graphrec.data.batch import SeqBatch
+from graphrec.eval.loo import evaluate_loo
+from graphrec.models.base import SequentialRecommender
+from graphrec.train import distributed
+from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
+from graphrec.train.config import TrainConfig
+from graphrec.train.distributed import DistInfo
+from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
+
+#: ``(model, which) -> metrics``; ``which`` is "valid" or "test"; must return ``config.metric``
+Evaluator = Callable[[SequentialRecommender, str], dict[str, Any]]
+
+
+class TrainData(Protocol):
+    """What the trainer needs from a split (``LeaveOneOutSplit`` or a user split)."""
+
+    @property
+    def num_train_rows(self) -> int: ...
+
+    def train_batch(self, rows: np.ndarray) -> SeqBatch: ...
+
+
+class _LossModule(nn.Module):
+    """Routes ``forward`` to ``loss_terms`` so that DDP's hooks see the training call."""
+
+    def __init__(self, model: SequentialRecommender) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: SeqBatch) -> dict[str, Tensor]:
+        return self.model.loss_terms(batch)
+
+
+def resolve_device(device: str, info: DistInfo) -> torch.device:
+    """``"auto"`` -> CUDA when available; under DDP on CUDA the rank's own device."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and info.is_distributed:
+        return torch.device(info.device)
+    return torch.device(device)
+
+
+class Trainer:
+    """Train a :class:`~graphrec.models.base.SequentialRecommender` with one generic loop.
+
+    Args:
+        model: the model (moved to ``config.device``).
+        split: training rows (``num_train_rows``, ``train_batch(rows)``) and, for the
+            default evaluator, a :class:`~graphrec.data.loo.LeaveOneOutSplit`.
+        config: :class:`~graphrec.train.config.TrainConfig`.
+        mask_history: mask already-seen items in the default LOO evaluator.
+        evaluator: ``(model, which) -> metrics``; default: sharded
+            :func:`~graphrec.eval.loo.evaluate_loo` on ``split``.
+        metadata: JSON-able facts stored in checkpoints (model name/options, data, ...).
+        on_epoch_end: called with each epoch's log record (after its checkpoint is written).
+        dist_info: the process's place in a DDP job (default: the current group, if any).
+    """
+
+    def __init__(
+        self,
+        model: SequentialRecommender,
+        split: TrainData,
+        config: TrainConfig,
+        *,
+        mask_history: bool = False,
+        evaluator: Evaluator | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+        dist_info: DistInfo | None = None,
+    ) -> None:
+        self.config = config
+        self.split = split
+        self.info = dist_info or distributed.current()
+        self.device = resolve_device(config.device, self.info)
+        self.model = model.to(self.device)
+        self.mask_history = mask_history
+        self.metadata = dict(metadata or {})
+        self.on_epoch_end = on_epoch_end
+        self.evaluator: Evaluator = evaluator or self._loo_evaluator
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.trainable = bool(getattr(model, "trainable", True)) and any(
+            p.requires_grad for p in model.parameters()
+        )
+        self.optimizer = self._build_optimizer() if self.trainable else None
+        use_cuda = self.device.type == "cuda"
+        if config.amp and not use_cuda:
+            warnings.warn("amp=True is ignored on CPU (autocast is used on CUDA only)", stacklevel=2)
+        self.amp = bool(config.amp and use_cuda)
+        self.amp_dtype = (torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        self.loss_module: nn.Module | None = (
+            distributed.wrap_ddp(_LossModule(self.model), self.info, config.find_unused_parameters)
+            if self.trainable else None
+        )
+        self._checked_terms = False
+        # run state (restored on resume)
+        self.epoch = 0
+        self.best_metric = -math.inf
+        self.best_epoch = 0
+        self.bad_evals = 0
+        self.stopped_early = False
+        self.history: list[dict[str, Any]] = []
+        self.best_state: dict[str, Tensor] | None = None
+        self.best_valid: dict[str, Any] | None = None
+        self.resumed_from: int | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def _loo_evaluator(self, model: SequentialRecommender, which: str) -> dict[str, Any]:
+        return evaluate_loo(model, self.split, which, batch_size=self.config.eval_batch_size,  # type: ignore[arg-type]
+                            mask_history=self.mask_history, device=self.device, shard=True)
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        return Path(self.config.checkpoint_dir) if self.config.checkpoint_dir else None
+
+    # -------------------------------------------------------------------- fit
+    def fit(self) -> dict[str, Any]:
+        """Train, early-stop, restore the best weights and evaluate the test targets.
+
+        Returns:
+            ``best_epoch``, ``best_metric``, ``metric``, ``epochs_run``, ``stopped_early``,
+            ``valid`` (metrics at the best epoch), ``test``, ``history`` (one record
+            per epoch), ``train_seconds``, ``seq_per_s`` and ``resumed_from``.
+        """
+        cfg = self.config
+        if cfg.num_threads > 0:
+            torch.set_num_threads(cfg.num_threads)
+        train_seconds = 0.0
+        rows_seen = 0
+        if self.trainable:
+            last = self.checkpoint_dir / LAST if self.checkpoint_dir else None
+            if cfg.resume and last is not None and last.is_file():
+                self._restore(load_checkpoint(last))
+            else:
+                seed_everything(cfg.seed + self.info.rank)
+                if self.info.is_main and cfg.log_file:
+                    Path(cfg.log_file).parent.mkdir(parents=True, exist_ok=True)
+                    Path(cfg.log_file).write_text("")
+            for record in self._epochs():
+                train_seconds += record["seconds"]
+                rows_seen += record["rows"]
+        if self.best_state is None:
+            # untrainable model, no epoch evaluated, or nothing to train: use the current weights
+            self.best_valid = self.evaluator(self.model, "valid")
+            self.best_epoch = self.epoch
+            self.best_metric = float(self._metric_of(self.best_valid))
+            self.best_state = self._state_copy()
+            self._save_best()
+        self.model.load_state_dict(self.best_state)
+        test = self.evaluator(self.model, "test")
+        return {
+            "metric": cfg.metric,
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epoch,
+            "stopped_early": self.stopped_early,
+            "valid": self.best_valid,
+            "test": test,
+            "history": self.history,
+            "train_seconds": train_seconds,
+            "seq_per_s": rows_seen / train_seconds if train_seconds > 0 else 0.0,
+            "resumed_from": self.resumed_from,
+        }
+
+    def _epochs(self) -> Iterator[dict[str, Any]]:
+        cfg = self.config
+        while self.epoch < cfg.epochs and not self.stopped_early:
+            epoch = self.epoch + 1
+            record = self._train_epoch(epoch)
+            self.epoch = epoch
+            if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+                valid = self.evaluator(self.model, "valid")
+                value = float(self._metric_of(valid))
+                record["valid"] = valid
+                if value > self.best_metric:
+                    self.best_metric, self.best_epoch, self.bad_evals = value, epoch, 0
+                    self.best_state, self.best_valid = self._state_copy(), valid
+                    self._save_best()
+                else:
+                    self.bad_evals += 1
+                    if cfg.patience > 0 and self.bad_evals >= cfg.patience:
+                        self.stopped_early = True
+                record["best_epoch"] = self.best_epoch
+            self.history.append(record)
+            self._write_log(record)
+            self._save_last()
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(record)
+            yield record
+
+    def _train_epoch(self, epoch: int) -> dict[str, Any]:
+        cfg, info = self.config, self.info
+        assert self.optimizer is not None and self.loss_module is not None
+        self.model.train()
+        n = self.split.num_train_rows
+        perm = torch.randperm(n, generator=self.generator).numpy()  # same on every rank
+        steps = math.ceil(n / cfg.batch_size)
+        weights = cfg.loss_weights
+        term_sums: dict[str, Tensor] = {}
+        total_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        bar = tqdm(total=steps, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
+                   disable=not (cfg.progress and info.is_main))
+        start = time.perf_counter()
+        for step in range(steps):
+            global_rows = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            local_rows = distributed.shard(global_rows, info)
+            share = 1.0
+            if len(local_rows) == 0:  # fewer rows than ranks: keep DDP in step, contribute nothing
+                local_rows, share = global_rows[:1], 0.0
+            batch = self.split.train_batch(local_rows).to(self.device)
+            if info.is_distributed and share > 0:
+                local_pos, global_pos = self._positions(batch, global_rows)
+                share = local_pos / global_pos if global_pos > 0 else 0.0
+            autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp
+                        else contextlib.nullcontext())
+            with autocast:
+                terms = self.loss_module(batch)
+            if not self._checked_terms:
+                self._check_terms(terms)
+            total = sum((weights.get(name, 1.0) * value.float() for name, value in terms.items()),
+                        torch.zeros((), device=self.device))
+            loss = total * (info.world_size * share)  # DDP averages over ranks
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if cfg.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            for name, value in terms.items():
+                acc = term_sums.setdefault(name, torch.zeros((), dtype=torch.float64, device=self.device))
+                acc += value.detach().double() * share
+            total_sum += total.detach().double() * share
+            bar.update(1)
+            if bar.disable is False and (step % 10 == 0 or step == steps - 1):
+                loss_now = float(total_sum) / (step + 1)
+                elapsed = time.perf_counter() - start
+                bar.set_postfix(loss=f"{loss_now:.4f}", seq_s=f"{(step + 1) * cfg.batch_size / elapsed:.0f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+        sums = {name: float(v) for name, v in term_sums.items()}
+        sums["__total__"] = float(total_sum)
+        sums = distributed.all_reduce_sums(sums, info)
+        seconds = distributed.all_reduce_max(seconds, info)
+        loss = sums.pop("__total__") / max(steps, 1)
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"epoch {epoch}: training loss is {loss}; terms {sums}. Lower lr, enable grad_clip, or "
+                "check the model for NaN (e.g. fully padded attention rows)."
+            )
+        record: dict[str, Any] = {"epoch": epoch, "loss": loss}
+        record.update({f"loss/{name}": value / max(steps, 1) for name, value in sorted(sums.items())})
+        record.update({"seconds": seconds, "rows": n, "seq_per_s": n / seconds if seconds > 0 else 0.0})
+        return record
+
+    def _positions(self, batch: SeqBatch, global_rows: np.ndarray) -> tuple[float, float]:
+        """Target positions in this rank's slice and in the global batch."""
+        if batch.target_ids is None:
+            local = float(batch.batch_size)
+        else:
+            local = float((batch.target_ids > 0).sum())
+        targets = getattr(self.split, "train_targets", None)
+        if batch.target_ids is None:
+            global_ = float(len(global_rows))
+        elif isinstance(targets, np.ndarray):
+            global_ = float((targets[global_rows] > 0).sum())
+        else:
+            global_ = distributed.all_reduce_sums({"p": local}, self.info)["p"]
+        return local, global_
+
+    def _check_terms(self, terms: dict[str, Tensor]) -> None:
+        if not isinstance(terms, dict) or not terms:
+            raise TypeError(f"{type(self.model).__name__}.loss_terms must return a non-empty dict of scalars")
+        unknown = sorted(set(self.config.loss_weights) - set(terms))
+        if unknown:
+            raise ValueError(
+                f"loss_weights name term(s) {unknown} that {type(self.model).__name__} does not return; "
+                f"its loss terms are {sorted(terms)}"
+            )
+        self._checked_terms = True
+
+    def _metric_of(self, metrics: dict[str, Any]) -> float:
+        if self.config.metric not in metrics:
+            raise ValueError(
+                f"metric {self.config.metric!r} is not produced by the evaluator; "
+                f"available: {sorted(k for k, v in metrics.items() if isinstance(v, float))}"
+            )
+        value = float(metrics[self.config.metric])
+        return value if math.isfinite(value) else -math.inf
+
+    # ------------------------------------------------------- logs/checkpoints
+    def _state_copy(self) -> dict[str, Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def _write_log(self, record: dict[str, Any]) -> None:
+        if self.info.is_main and self.config.log_file:
+            with open(self.config.log_file, "a") as fh:
+                fh.write(json.dumps(record, default=float) + "\n")
+
+    def _save_best(self) -> None:
+        if self.info.is_main and self.checkpoint_dir is not None:
+            save_checkpoint(self.checkpoint_dir / BEST, {
+                "model": self.best_state, "epoch": self.best_epoch, "metric": self.config.metric,
+                "best_metric": self.best_metric, "valid": self.best_valid,
+                "config": self.config.to_dict(), "metadata": self.metadata,
+            })
+
+    def _save_last(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        rng = distributed.gather_objects(capture_rng_state(self.generator), self.info)  # collective
+        if not self.info.is_main:
+            return
+        assert self.optimizer is not None
+        save_checkpoint(self.checkpoint_dir / LAST, {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "bad_evals": self.bad_evals,
+            "stopped_early": self.stopped_early,
+            "history": self.history,
+            "best_model": self.best_state,
+            "best_valid": self.best_valid,
+            "rng": rng,
+            "world_size": self.info.world_size,
+            "config": self.config.to_dict(),
+            "metadata": self.metadata,
+        })
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        assert self.optimizer is not None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.best_metric = float(state["best_metric"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_evals = int(state["bad_evals"])
+        self.stopped_early = bool(state["stopped_early"])
+        self.history = list(state["history"])
+        self.best_state = state["best_model"]
+        self.best_valid = state.get("best_valid")
+        self.resumed_from = self.epoch
+        rng = state["rng"]
+        if len(rng) == self.info.world_size:
+            restore_rng_state(rng[self.info.rank], self.generator)
+        else:
+            warnings.warn(
+                f"checkpoint was written by {len(rng)} process(es), resuming with {self.info.world_size}: "
+                "shuffling continues exactly, dropout draws are re-seeded", stacklevel=2,
+            )
+            self.generator.set_state(rng[0]["generator"])
+            seed_everything(self.config.seed + 7919 * self.epoch + self.info.rank)
+
+
+__all__ = ["Evaluator", "TrainData", "Trainer", "resolve_device"]

@@ -1,0 +1,61 @@
+"""DDP on CPU (gloo, 2 processes) reproduces the single-process run; helper math."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphrec.train.distributed import DistInfo, init_distributed, loss_scale, shard
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+
+
+def test_loss_scale_reproduces_global_mean() -> None:
+    # per-position losses of a global batch split over 2 ranks with 3 and 1 positions
+    losses = np.array([1.0, 2.0, 3.0, 10.0])
+    parts = [losses[:3], losses[3:]]
+    info = DistInfo(rank=0, world_size=2)
+    ddp = np.mean([loss_scale(len(p), 4, info) * p.mean() for p in parts])  # DDP averages
+    assert ddp == pytest.approx(losses.mean())
+    assert loss_scale(5, 5, DistInfo()) == 1.0 and loss_scale(0, 0, info) == 0.0
+
+
+def test_shard_is_disjoint_and_covering() -> None:
+    rows = np.arange(11)
+    parts = [shard(rows, DistInfo(rank=r, world_size=3)) for r in range(3)]
+    assert sorted(np.concatenate(parts).tolist()) == rows.tolist()
+    assert shard(rows, DistInfo()).tolist() == rows.tolist()
+
+
+def test_single_process_without_env() -> None:
+    if "WORLD_SIZE" in os.environ:
+        pytest.skip("running under a distributed launcher")
+    info = init_distributed("cpu")
+    assert info == DistInfo() and not info.is_distributed and info.is_main
+
+
+def _run(args: list[str], out: Path) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("WORLD_SIZE", None)
+    proc = subprocess.run([sys.executable, *args, str(WORKER), str(out)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_two_cpu_processes_match_single_process(tmp_path: Path) -> None:
+    single = _run([], tmp_path / "single.json")
+    ddp = _run(["-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"], tmp_path / "ddp.json")
+    assert single["world_size"] == 1 and ddp["world_size"] == 2
+    assert ddp["best_epoch"] == single["best_epoch"]
+    assert ddp["losses"] == pytest.approx(single["losses"], abs=1e-4)
+    for which in ("valid", "test"):
+        assert ddp[which]["num_users"] == single[which]["num_users"]
+        for key in ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"):
+            assert ddp[which][key] == pytest.approx(single[which][key], abs=1e-4), (which, key)

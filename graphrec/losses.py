@@ -1,0 +1,257 @@
+"""Training losses as pure functions.
+
+Every function takes plain tensors and returns a scalar (mean over rows). Item
+tables follow the library convention: ``item_emb`` is ``(N + 1, D)`` with row 0 =
+padding, which never acts as a candidate. Models call :func:`next_item_loss` for
+their next-item objective rather than re-implementing the selection of
+non-padding positions.
+
+References:
+    * Kang & McAuley, "Self-Attentive Sequential Recommendation" (SASRec), ICDM 2018 — BCE
+      with one sampled negative per position.
+    * Jean et al., "On Using Very Large Target Vocabulary for Neural Machine Translation",
+      ACL 2015; Bengio & Senecal, IEEE TNN 2008 — sampled softmax with log-Q correction.
+    * Yi et al., "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
+      Recommendations", RecSys 2019 — shared negatives, log-Q correction.
+    * van den Oord et al., "Representation Learning with Contrastive Predictive Coding",
+      2018 — InfoNCE.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+NextItemLoss = Literal["ce", "sampled", "bce"]
+NEXT_ITEM_LOSSES: tuple[str, ...] = ("ce", "sampled", "bce")
+
+
+def _check_targets(targets: Tensor, num_rows: int) -> None:
+    if targets.numel() and int(targets.min()) < 1:
+        raise ValueError("targets must be real item ids >= 1 (0 is padding); select positions first")
+    if targets.numel() and int(targets.max()) >= num_rows:
+        raise ValueError(f"target id {int(targets.max())} out of range for an item table of {num_rows} rows")
+
+
+def full_softmax_ce(hidden: Tensor, item_emb: Tensor, targets: Tensor) -> Tensor:
+    """Cross-entropy of a softmax over all real items (padding row 0 excluded).
+
+    .. math::
+        \\mathcal{L} = \\frac{1}{P} \\sum_{p=1}^{P}
+        \\Big(-h_p^\\top e_{y_p} + \\log \\sum_{i=1}^{N} \\exp(h_p^\\top e_i)\\Big)
+
+    Args:
+        hidden: ``(P, D)`` sequence representations.
+        item_emb: ``(N + 1, D)`` item table, row 0 = padding.
+        targets: ``(P,)`` target item ids in ``1..N``.
+
+    Returns:
+        Scalar mean loss.
+    """
+    _check_targets(targets, item_emb.shape[0])
+    logits = hidden @ item_emb[1:].T  # (P, N): column i-1 is item i
+    return F.cross_entropy(logits, targets - 1)
+
+
+def sampled_softmax_ce(
+    hidden: Tensor,
+    item_emb: Tensor,
+    targets: Tensor,
+    negatives: Tensor,
+    log_q: Tensor | None = None,
+) -> Tensor:
+    """Sampled softmax with negatives shared across the batch.
+
+    Each row's candidates are its positive plus the ``M`` shared negatives;
+    negatives equal to the row's target (accidental hits) are masked out. With
+    ``log_q`` the logit of every candidate ``i`` is corrected by its log sampling
+    probability (log-Q correction), which makes the estimate consistent for the
+    full softmax under a non-uniform sampler:
+
+    .. math::
+        s_{p,i} = h_p^\\top e_i - \\log Q(i), \\qquad
+        \\mathcal{L} = \\frac{1}{P} \\sum_p \\Big(-s_{p,y_p} + \\log\\big(e^{s_{p,y_p}}
+        + \\sum_{m:\\, n_m \\ne y_p} e^{s_{p,n_m}}\\big)\\Big)
+
+    Args:
+        hidden: ``(P, D)``.
+        item_emb: ``(N + 1, D)``, row 0 = padding.
+        targets: ``(P,)`` item ids in ``1..N``.
+        negatives: ``(M,)`` sampled item ids in ``1..N``, shared by all rows.
+        log_q: optional ``(N + 1,)`` log sampling probability of every item id.
+
+    Returns:
+        Scalar mean loss.
+    """
+    _check_targets(targets, item_emb.shape[0])
+    if negatives.dim() != 1:
+        raise ValueError(
+            f"negatives must be (M,) shared across the batch, got shape {tuple(negatives.shape)}"
+        )
+    pos = (hidden * item_emb[targets]).sum(-1, keepdim=True)  # (P, 1)
+    neg = hidden @ item_emb[negatives].T  # (P, M)
+    if log_q is not None:
+        pos = pos - log_q[targets].unsqueeze(1)  # (P, 1)
+        neg = neg - log_q[negatives].unsqueeze(0)  # (P, M)
+    hit = negatives.unsqueeze(0) == targets.unsqueeze(1)  # (P, M) accidental hits
+    neg = neg.masked_fill(hit, float("-inf"))
+    logits = torch.cat([pos, neg], dim=1)  # (P, 1 + M); column 0 = positive
+    return (torch.logsumexp(logits, dim=1) - pos.squeeze(1)).mean()
+
+
+def bce_with_negatives(hidden: Tensor, item_emb: Tensor, targets: Tensor, negatives: Tensor) -> Tensor:
+    """Binary cross-entropy of the positive against per-row sampled negatives (SASRec).
+
+    With one negative per row this is the original SASRec objective; with ``M``
+    negatives their terms are averaged. Negatives equal to the target are ignored.
+
+    .. math::
+        \\mathcal{L} = \\frac{1}{P} \\sum_p \\Big(-\\log \\sigma(h_p^\\top e_{y_p})
+        - \\frac{1}{|\\mathcal{N}_p|} \\sum_{n \\in \\mathcal{N}_p}
+        \\log\\big(1 - \\sigma(h_p^\\top e_n)\\big)\\Big)
+
+    Args:
+        hidden: ``(P, D)``.
+        item_emb: ``(N + 1, D)``, row 0 = padding.
+        targets: ``(P,)`` item ids in ``1..N``.
+        negatives: ``(P,)`` (one per row) or ``(P, M)`` item ids in ``1..N``.
+
+    Returns:
+        Scalar mean loss.
+    """
+    _check_targets(targets, item_emb.shape[0])
+    if negatives.dim() == 1:
+        negatives = negatives.unsqueeze(1)  # (P, 1)
+    if negatives.dim() != 2 or negatives.shape[0] != targets.shape[0]:
+        raise ValueError(
+            f"negatives must be (P,) or (P, M) with P = {targets.shape[0]}, "
+            f"got shape {tuple(negatives.shape)}"
+        )
+    pos = (hidden * item_emb[targets]).sum(-1)  # (P,)
+    neg = (hidden.unsqueeze(1) * item_emb[negatives]).sum(-1)  # (P, 1, D) * (P, M, D) -> (P, M)
+    keep = (negatives != targets.unsqueeze(1)).to(neg.dtype)  # (P, M)
+    # -log sigma(x) = softplus(-x); -log(1 - sigma(x)) = softplus(x)
+    neg_term = (F.softplus(neg) * keep).sum(1) / keep.sum(1).clamp_min(1.0)  # (P,)
+    return (F.softplus(-pos) + neg_term).mean()
+
+
+def info_nce(
+    a: Tensor,
+    b: Tensor,
+    temperature: float,
+    extra_negatives: Tensor | None = None,
+    normalize: bool = False,
+) -> Tensor:
+    """InfoNCE of anchors ``a`` against positives ``b`` with in-batch negatives.
+
+    Row ``i`` of ``a`` is pulled towards ``b_i`` and pushed from every other
+    ``b_j`` (one direction only; call twice with swapped arguments for a
+    symmetric loss) and from the optional extra negatives.
+
+    .. math::
+        \\mathcal{L} = -\\frac{1}{B} \\sum_i \\log
+        \\frac{\\exp(a_i^\\top b_i / \\tau)}
+        {\\sum_j \\exp(a_i^\\top b_j / \\tau) + \\sum_m \\exp(a_i^\\top x_m / \\tau)}
+
+    Args:
+        a: ``(B, D)`` anchors.
+        b: ``(B, D)`` positives, ``b[i]`` pairs with ``a[i]``.
+        temperature: :math:`\\tau > 0`.
+        extra_negatives: optional ``(M, D)`` negatives shared by all anchors, or
+            ``(B, M, D)`` negatives per anchor.
+        normalize: L2-normalise all vectors first (cosine similarity).
+
+    Returns:
+        Scalar mean loss.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"a and b must both be (B, D), got {tuple(a.shape)} and {tuple(b.shape)}")
+    if normalize:
+        a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
+        if extra_negatives is not None:
+            extra_negatives = F.normalize(extra_negatives, dim=-1)
+    logits = a @ b.T  # (B, B); diagonal = positives
+    if extra_negatives is not None:
+        if extra_negatives.dim() == 2:
+            extra = a @ extra_negatives.T  # (B, M)
+        elif extra_negatives.dim() == 3 and extra_negatives.shape[0] == a.shape[0]:
+            extra = torch.einsum("bd,bmd->bm", a, extra_negatives)  # (B, M)
+        else:
+            raise ValueError(
+                f"extra_negatives must be (M, D) or (B, M, D) with B = {a.shape[0]}, "
+                f"got shape {tuple(extra_negatives.shape)}"
+            )
+        logits = torch.cat([logits, extra], dim=1)  # (B, B + M)
+    labels = torch.arange(a.shape[0], device=a.device)
+    return F.cross_entropy(logits / temperature, labels)
+
+
+def next_item_loss(
+    hidden: Tensor,
+    target_ids: Tensor,
+    item_emb: Tensor,
+    kind: str = "ce",
+    num_negatives: int = 256,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Next-item loss over every non-padding position of a batch.
+
+    Positions with ``target_ids == 0`` are dropped *before* scoring, so padding
+    costs no matmul. Then, on the ``P`` remaining positions:
+
+    * ``"ce"``: :func:`full_softmax_ce` over all ``N`` items;
+    * ``"sampled"``: :func:`sampled_softmax_ce` with ``num_negatives`` uniform
+      negatives shared by the batch (uniform sampling: the log-Q term is constant
+      and cancels);
+    * ``"bce"``: :func:`bce_with_negatives` with ``num_negatives`` uniform negatives
+      drawn independently per position (``num_negatives=1`` is the original SASRec).
+
+    Args:
+        hidden: ``(B, L, D)`` per-position sequence states.
+        target_ids: ``(B, L)`` next item at each position, 0 where none.
+        item_emb: ``(N + 1, D)`` item table, row 0 = padding.
+        kind: ``"ce"``, ``"sampled"`` or ``"bce"``.
+        num_negatives: negatives for ``"sampled"`` (shared) or ``"bce"`` (per position).
+        generator: optional RNG for the negatives.
+
+    Returns:
+        Scalar mean loss over the non-padding positions (0 when there are none).
+    """
+    if kind not in NEXT_ITEM_LOSSES:
+        raise ValueError(f"unknown next-item loss {kind!r}; valid: {list(NEXT_ITEM_LOSSES)}")
+    if hidden.shape[:2] != target_ids.shape:
+        raise ValueError(
+            f"hidden (B, L, D) = {tuple(hidden.shape)} does not match "
+            f"target_ids (B, L) = {tuple(target_ids.shape)}"
+        )
+    mask = target_ids > 0  # (B, L)
+    h = hidden[mask]  # (P, D)
+    targets = target_ids[mask]  # (P,)
+    if targets.numel() == 0:
+        return hidden.sum() * 0.0
+    if kind == "ce":
+        return full_softmax_ce(h, item_emb, targets)
+    if num_negatives < 1:
+        raise ValueError(f"num_negatives must be >= 1 for loss {kind!r}, got {num_negatives}")
+    num_items = item_emb.shape[0] - 1
+    size = (num_negatives,) if kind == "sampled" else (targets.shape[0], num_negatives)
+    negatives = torch.randint(1, num_items + 1, size, device=item_emb.device, generator=generator)
+    if kind == "sampled":
+        return sampled_softmax_ce(h, item_emb, targets, negatives)
+    return bce_with_negatives(h, item_emb, targets, negatives)
+
+
+__all__ = [
+    "NEXT_ITEM_LOSSES",
+    "NextItemLoss",
+    "bce_with_negatives",
+    "full_softmax_ce",
+    "info_nce",
+    "next_item_loss",
+    "sampled_softmax_ce",
+]

@@ -1,0 +1,98 @@
+"""SASRec: self-attentive sequential recommendation.
+
+Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM 2018.
+
+The sequence is embedded (items + positions), passed through causal transformer
+blocks, and the state at position ``t`` scores the next item with the *same*
+item table used at the input (tied embeddings):
+
+.. math::
+    F = \\mathrm{Transformer}(\\mathrm{LN}(\\mathrm{Dropout}(M_{s} + P))), \\qquad
+    r_{t,i} = F_t^\\top M_i
+
+The user's interest is the state at the newest position, ``(B, 1, D)``. Training
+scores every non-padding position at once through
+:func:`graphrec.losses.next_item_loss` (full softmax by default; the original
+paper's BCE with one negative is ``loss="bce", num_negatives=1``).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from graphrec.data.batch import SeqBatch
+from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
+from graphrec.models.base import SequentialRecommender
+from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
+from graphrec.nn.transformer import CausalTransformerEncoder
+
+
+class SASRec(SequentialRecommender):
+    """Causal self-attention sequential recommender with tied item embeddings.
+
+    Args:
+        num_items: number of real items ``N``.
+        hidden_size: ``D`` (default 64).
+        num_layers: transformer blocks (default 2).
+        num_heads: attention heads (default 2).
+        dropout: embedding, attention and residual dropout (default 0.5).
+        max_len: longest input window (default 50).
+        loss: ``"ce"`` (full softmax), ``"sampled"`` (shared negatives) or ``"bce"``.
+        num_negatives: negatives for ``"sampled"`` (shared) / ``"bce"`` (per position).
+        init_std: std of the normal item/position initialisation (default 0.02).
+        ffn_multiplier: feed-forward width as a multiple of ``D`` (default 1, as in the paper).
+        activation: feed-forward activation, ``"relu"`` (default) or ``"gelu"``.
+
+    Shapes:
+        ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        num_heads: int = 2,
+        dropout: float = 0.5,
+        max_len: int = 50,
+        loss: str = "ce",
+        num_negatives: int = 256,
+        init_std: float = 0.02,
+        ffn_multiplier: int = 1,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__(num_items)
+        if loss not in NEXT_ITEM_LOSSES:
+            raise ValueError(f"unknown loss {loss!r} for SASRec; valid: {list(NEXT_ITEM_LOSSES)}")
+        self.loss = loss
+        self.num_negatives = int(num_negatives)
+        self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std)
+        self.encoder = CausalTransformerEncoder(
+            hidden_size, num_layers, num_heads, dropout, ffn_multiplier, activation
+        )
+
+    def reset_parameters(self) -> None:
+        self.embedding.reset_parameters()
+        self.encoder.reset_parameters()
+
+    def encode(self, input_ids: Tensor) -> Tensor:
+        """``(B, L)`` left-padded ids -> ``(B, L, D)`` states (finite at padding, meaningless there)."""
+        return self.encoder(self.embedding(input_ids), input_ids > 0)  # (B, L, D)
+
+    def interests(self, batch: SeqBatch) -> Tensor:
+        (input_ids,) = trim_left_padding(batch.input_ids)
+        return self.encode(input_ids)[:, -1:]  # (B, 1, D)
+
+    def item_embeddings(self) -> Tensor:
+        return self.embedding.item.weight  # (N + 1, D)
+
+    def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
+        if batch.target_ids is None:
+            raise ValueError("SASRec.loss_terms needs a training batch with target_ids")
+        input_ids, target_ids = trim_left_padding(batch.input_ids, batch.target_ids)
+        hidden = self.encode(input_ids)  # (B, L', D)
+        rec = next_item_loss(hidden, target_ids, self.item_embeddings(), self.loss, self.num_negatives)
+        return {"rec": rec}
+
+    def extra_repr(self) -> str:
+        return f"num_items={self.num_items}, loss={self.loss!r}, num_negatives={self.num_negatives}"

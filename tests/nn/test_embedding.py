@@ -1,0 +1,51 @@
+"""Sequence embedding: positions counted from the newest item, padding row, trimming."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
+
+
+def test_positions_counted_from_newest_and_padding_row_zero() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6, layer_norm=False).eval()
+    assert torch.all(emb.item.weight[0] == 0)
+    ids = torch.tensor([[0, 3, 1]])
+    out = emb(ids)  # (1, 3, 4)
+    pos = emb.position.weight
+    torch.testing.assert_close(out[0, 2], emb.item.weight[1] + pos[5])  # newest -> last row
+    torch.testing.assert_close(out[0, 1], emb.item.weight[3] + pos[4])
+    torch.testing.assert_close(out[0, 0], pos[3])  # padding: position only
+    # the same items in a wider window keep their positions
+    wide = emb(torch.tensor([[0, 0, 0, 3, 1]]))
+    torch.testing.assert_close(wide[0, -2:], out[0, -2:])
+
+
+def test_layer_norm_dropout_and_errors() -> None:
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=3, dropout=0.5).eval()
+    out = emb(torch.tensor([[1, 2, 3]]))
+    torch.testing.assert_close(out.mean(-1), torch.zeros(1, 3), atol=1e-5, rtol=0)
+    emb.train()
+    assert torch.isfinite(emb(torch.tensor([[1, 2, 3]]))).all()
+    with pytest.raises(ValueError, match="max_len=3"):
+        emb(torch.ones(1, 4, dtype=torch.long))
+
+
+def test_init_std_small() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=2000, hidden_size=32, max_len=5, init_std=0.02)
+    assert emb.item.weight[1:].std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_trim_left_padding() -> None:
+    ids = torch.tensor([[0, 0, 0, 4], [0, 0, 2, 3]])
+    targets = torch.tensor([[0, 0, 0, 9], [0, 0, 3, 8]])
+    trimmed, trimmed_targets, none = trim_left_padding(ids, targets, None)
+    assert torch.equal(trimmed, ids[:, 2:]) and torch.equal(trimmed_targets, targets[:, 2:])
+    assert none is None
+    (same,) = trim_left_padding(torch.tensor([[1, 2]]))
+    assert same.shape == (1, 2)
+    (empty,) = trim_left_padding(torch.zeros(2, 3, dtype=torch.long))
+    assert empty.shape == (2, 1)  # at least one column is kept

@@ -1,0 +1,121 @@
+"""Causal transformer encoder on left-padded input: mask, finiteness, causality, padding-invariance."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from graphrec.nn.transformer import CausalTransformerEncoder, attention, causal_padding_mask
+
+D = 8
+
+
+def _encoder(dropout: float = 0.0, **kw: int) -> CausalTransformerEncoder:
+    torch.manual_seed(0)
+    return CausalTransformerEncoder(D, num_layers=2, num_heads=2, dropout=dropout, **kw)
+
+
+def _left_padded(lengths: list[int], length: int) -> torch.Tensor:
+    """(B, L) bool validity mask for left-padded rows of the given lengths."""
+    cols = torch.arange(length)
+    return cols[None, :] >= length - torch.tensor(lengths)[:, None]
+
+
+def test_mask_hand_worked() -> None:
+    valid = torch.tensor([[False, True, True]])
+    mask = causal_padding_mask(valid)
+    expected = torch.tensor(
+        [
+            [True, False, False],  # padding row: only itself
+            [False, True, False],  # first real item: itself
+            [False, True, True],  # second real item: first and itself, never the padding
+        ]
+    )
+    assert mask.shape == (1, 1, 3, 3)
+    assert torch.equal(mask[0, 0], expected)
+    # every query row has at least one key: no all-masked softmax row
+    assert mask.any(-1).all()
+
+
+def test_shapes_and_finite_on_left_padding_train_and_eval() -> None:
+    enc = _encoder(dropout=0.5)
+    valid = _left_padded([0, 1, 3, 6], 6)  # includes an all-padding row
+    x = torch.randn(4, 6, D)
+    for mode in (True, False):
+        enc.train(mode)
+        out = enc(x, valid)
+        assert out.shape == (4, 6, D)
+        assert torch.isfinite(out).all()
+        assert torch.all(out[~valid] == 0)  # padding outputs are exactly zero
+
+
+def test_matches_unpadded_single_sequences() -> None:
+    enc = _encoder().eval()
+    lengths = [2, 5, 3]
+    valid = _left_padded(lengths, 5)
+    x = torch.randn(3, 5, D)
+    out = enc(x, valid)
+    for b, n in enumerate(lengths):
+        alone = enc(x[b : b + 1, 5 - n :], torch.ones(1, n, dtype=torch.bool))  # no padding at all
+        torch.testing.assert_close(out[b, 5 - n :], alone[0], rtol=1e-5, atol=1e-5)
+
+
+def test_no_dependence_on_padding_values_or_amount() -> None:
+    enc = _encoder().eval()
+    valid = _left_padded([3, 2], 4)
+    x = torch.randn(2, 4, D)
+    out = enc(x, valid)
+    garbage = x.clone()
+    garbage[~valid] = 1e3 * torch.randn(int((~valid).sum()), D)
+    torch.testing.assert_close(enc(garbage, valid)[valid], out[valid])
+    # three more columns of left padding: same outputs at the real positions
+    wide_x = torch.cat([torch.randn(2, 3, D), x], dim=1)  # (2, 7, D)
+    wide_valid = torch.cat([torch.zeros(2, 3, dtype=torch.bool), valid], dim=1)
+    torch.testing.assert_close(enc(wide_x, wide_valid)[wide_valid], out[valid], rtol=1e-5, atol=1e-5)
+
+
+def test_causal_no_dependence_on_future() -> None:
+    enc = _encoder().eval()
+    valid = _left_padded([5], 6)
+    x = torch.randn(1, 6, D)
+    out = enc(x, valid)
+    changed = x.clone()
+    changed[:, 4:] = torch.randn(1, 2, D)  # change the two newest items
+    out2 = enc(changed, valid)
+    torch.testing.assert_close(out2[:, :4], out[:, :4])
+    assert not torch.allclose(out2[:, 4:], out[:, 4:])
+
+
+def test_gradients_flow_to_real_positions_only() -> None:
+    enc = _encoder(dropout=0.1).train()
+    valid = _left_padded([2, 4], 4)
+    x = torch.randn(2, 4, D, requires_grad=True)
+    enc(x, valid)[valid].sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert torch.all(x.grad[~valid] == 0)
+    assert x.grad[valid].abs().sum() > 0
+    assert all(p.grad is not None for p in enc.parameters())
+
+
+def test_explicit_dropout_path_matches_sdpa() -> None:
+    torch.manual_seed(0)
+    q, k, v = torch.randn(3, 2, 2, 5, 4).unbind(0)  # (B=2, H=2, L=5, d=4) each
+    mask = causal_padding_mask(_left_padded([5, 2], 5))
+    reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    # a dropout rate so small that nothing is dropped exercises the explicit CPU path
+    torch.testing.assert_close(attention(q, k, v, mask, dropout_p=1e-12), reference, rtol=1e-5, atol=1e-6)
+    assert torch.equal(attention(q, k, v, mask, 0.0), reference)
+
+
+def test_options_and_errors() -> None:
+    enc = _encoder(ffn_multiplier=4)
+    assert enc.layers[0].ffn_in.out_features == 4 * D
+    with pytest.raises(ValueError, match="divisible"):
+        CausalTransformerEncoder(6, num_heads=4)
+    with pytest.raises(ValueError, match="activation"):
+        CausalTransformerEncoder(D, activation="tanh")
+    with pytest.raises(ValueError, match="does not match"):
+        enc(torch.randn(2, 3, D), torch.ones(2, 4, dtype=torch.bool))
+    gelu = CausalTransformerEncoder(D, activation="gelu").eval()
+    assert torch.isfinite(gelu(torch.randn(1, 3, D), torch.ones(1, 3, dtype=torch.bool))).all()

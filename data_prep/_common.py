@@ -172,6 +172,10 @@ class Delimited:
         return text.split(self.sep)
 
 
+#: spellings of a missing value in optional fields (pandas' defaults among them)
+_MISSING = frozenset({"", "null", "nan", "na", "n/a", "none"})
+
+
 class InvalidValues(ValueError):
     """Raised inside :func:`reading` by a converter that found bad values in a chunk."""
 
@@ -207,7 +211,7 @@ def diagnose(path: PathLike, layout: Delimited, cause: str) -> DataFormatError:
                     f"{layout.hint}",
                 )
             for name, value in zip(layout.columns, fields):
-                if value.strip() == "" and name in layout.optional:
+                if value.strip().lower() in _MISSING and name in layout.optional:
                     continue
                 if name in layout.integer and not _is_int(value):
                     return DataFormatError(
@@ -378,6 +382,27 @@ def selection_record(name: str, params: dict[str, Any], before: dict[str, int],
     record = {"filter": name, "params": params, "before": before, "after": counts(after), **extra}
     logger.info("filter %s %s: %s -> %s", name, params, record["before"], record["after"])
     return record
+
+
+class RunningCounts:
+    """Interactions, distinct users and distinct items over a stream of integer-id chunks.
+
+    Gives the "before" counts of a selection applied chunk by chunk, without
+    keeping the unselected rows.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._users = np.zeros(0, dtype=np.int64)
+        self._items = np.zeros(0, dtype=np.int64)
+
+    def update(self, users: np.ndarray, items: np.ndarray) -> None:
+        self.rows += len(users)
+        self._users = np.union1d(self._users, users)
+        self._items = np.union1d(self._items, items)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"interactions": self.rows, "users": len(self._users), "items": len(self._items)}
 
 
 def time_order(frame: pd.DataFrame) -> pd.DataFrame:

@@ -44,6 +44,7 @@ from data_prep._common import (
     Delimited,
     InvalidValues,
     PathLike,
+    RunningCounts,
     file_provenance,
     filter_interactions,
     read_delimited,
@@ -101,9 +102,7 @@ def convert_taobao(
             raise ValueError(f"behaviors must be a non-empty subset of {BEHAVIORS}, got {list(behaviors)}")
     chunks: list[pd.DataFrame] = []
     behavior_counts = dict.fromkeys(BEHAVIORS, 0)
-    rows_before = 0
-    users_before = np.zeros(0, dtype=np.int64)
-    items_before = np.zeros(0, dtype=np.int64)
+    before = RunningCounts()
     with reading(path, LAYOUT):
         for chunk in read_delimited(path, LAYOUT, _DTYPE, chunk_rows=chunk_rows):
             kind = chunk["behavior_type"]
@@ -113,9 +112,7 @@ def convert_taobao(
             for name, count in kind.value_counts().items():
                 behavior_counts[str(name)] += int(count)
             if behaviors is not None:
-                rows_before += len(chunk)
-                users_before = np.union1d(users_before, chunk["user_id"].to_numpy())
-                items_before = np.union1d(items_before, chunk["item_id"].to_numpy())
+                before.update(chunk["user_id"].to_numpy(), chunk["item_id"].to_numpy())
                 chunk = chunk[kind.isin(behaviors).to_numpy()]
             chunks.append(pd.DataFrame({
                 "user": chunk["user_id"].to_numpy(),
@@ -129,8 +126,9 @@ def convert_taobao(
     del chunks
     records = []
     if behaviors is not None:
-        before = {"interactions": rows_before, "users": len(users_before), "items": len(items_before)}
-        records.append(selection_record("behavior_type", {"keep": list(behaviors)}, before, frame))
+        records.append(
+            selection_record("behavior_type", {"keep": list(behaviors)}, before.as_dict(), frame)
+        )
         require_rows(frame, path, f"keeping behaviours {list(behaviors)} (counts: {behavior_counts})")
     frame, applied = filter_interactions(frame, filters, path)
     meta: dict[str, Any] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -18,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from graphrec.eval.metrics import is_metric_name
-
 OPTIMIZERS = ("adam", "adamw")
+#: validation metrics the evaluators produce (LOO: HR/NDCG/MRR; user split: Recall/HR/NDCG)
+_METRIC = re.compile(r"^(HR|NDCG|Recall)@\d+$|^MRR$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class TrainConfig:
         loss_weights: weight per loss-term name; a term the model returns without a
             weight here gets 1.0; a name here that the model never returns is an error.
         patience: evaluations without improvement before stopping (``<= 0``: never stop early).
-        metric: validation metric for early stopping / best checkpoint (``HR@k``, ``NDCG@k``, ``MRR``).
+        metric: validation metric for early stopping / best checkpoint (``HR@k``, ``NDCG@k``,
+            ``MRR``; ``Recall@k`` under the user-split protocol).
         eval_every: evaluate on validation every this many epochs (and after the last).
         eval_batch_size: users per scoring block at evaluation.
         seed: seeds parameters, shuffling and dropout; same seed -> same metrics.
@@ -88,8 +90,8 @@ class TrainConfig:
             problems.append("weight_decay and grad_clip must be >= 0")
         if self.optimizer.lower() not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not is_metric_name(self.metric):
-            problems.append(f"metric must be HR@k, NDCG@k or MRR, got {self.metric!r}")
+        if not _METRIC.match(self.metric):
+            problems.append(f"metric must be HR@k, NDCG@k, Recall@k or MRR, got {self.metric!r}")
         if not isinstance(self.loss_weights, Mapping):
             problems.append("loss_weights must be a mapping term -> weight")
         if problems:

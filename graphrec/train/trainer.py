@@ -183,6 +183,10 @@ class Trainer:
             last = self.checkpoint_dir / LAST if self.checkpoint_dir else None
             if cfg.resume and last is not None and last.is_file():
                 self._restore(load_checkpoint(last))
+                if self.info.is_main and cfg.log_file:  # the log holds exactly the checkpointed epochs
+                    Path(cfg.log_file).write_text(
+                        "".join(json.dumps(rec, default=float) + "\n" for rec in self.history)
+                    )
             else:
                 seed_everything(cfg.seed + self.info.rank)
                 if self.info.is_main and cfg.log_file:

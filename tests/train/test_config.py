@@ -28,7 +28,7 @@ def test_invalid_values() -> None:
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="sgd")
     with pytest.raises(ValueError, match="metric"):
-        TrainConfig(metric="Recall@10")
+        TrainConfig(metric="Precision@10")
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
 

@@ -169,18 +169,21 @@ def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Pat
         if record["epoch"] == 2:
             raise Interrupt
 
-    ckpt = str(tmp_path / "ckpt")
+    ckpt, log = str(tmp_path / "ckpt"), str(tmp_path / "log.jsonl")
     torch.manual_seed(0)
     model = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
     with pytest.raises(Interrupt):
-        Trainer(model, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt),
+        Trainer(model, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log),
                 on_epoch_end=crash_after_two).fit()
     assert load_checkpoint(Path(ckpt) / LAST)["epoch"] == 2
     # a fresh process would build a fresh model with another init: resume must not depend on it
     torch.manual_seed(123)
     fresh = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
-    resumed = Trainer(fresh, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt, resume=True)).fit()
+    cfg = _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, resume=True)
+    resumed = Trainer(fresh, split, cfg).fit()
     assert resumed["resumed_from"] == 2
     assert _metrics(resumed) == _metrics(straight)
     assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in straight["history"]]
     assert resumed["best_epoch"] == straight["best_epoch"]
+    logged = [json.loads(line)["epoch"] for line in Path(log).read_text().splitlines()]
+    assert logged == [1, 2, 3, 4]

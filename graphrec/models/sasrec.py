@@ -11,7 +11,8 @@ item table used at the input (tied embeddings):
     r_{t,i} = F_t^\\top M_i
 
 The user's interest is the state at the newest position, ``(B, 1, D)``. Training
-scores every non-padding position at once through
+accepts packed batches (several sequences per row, :mod:`graphrec.data.packing`)
+and scores every non-padding position at once through
 :func:`graphrec.losses.next_item_loss` (full softmax by default; the original
 paper's BCE with one negative is ``loss="bce", num_negatives=1``).
 """
@@ -23,7 +24,7 @@ from torch import Tensor
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
 from graphrec.models.base import SequentialRecommender
-from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
+from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
 from graphrec.nn.transformer import CausalTransformerEncoder
 
 
@@ -75,11 +76,24 @@ class SASRec(SequentialRecommender):
         self.embedding.reset_parameters()
         self.encoder.reset_parameters()
 
-    def encode(self, input_ids: Tensor) -> Tensor:
-        """``(B, L)`` left-padded ids -> ``(B, L, D)`` states (finite at padding, meaningless there)."""
-        return self.encoder(self.embedding(input_ids), input_ids > 0)  # (B, L, D)
+    def encode(
+        self,
+        input_ids: Tensor,
+        segment_ids: Tensor | None = None,
+        position_ids: Tensor | None = None,
+        width: int | None = None,
+    ) -> Tensor:
+        """``(B, L)`` left-padded ids -> ``(B, L, D)`` states (zero at padding).
+
+        ``segment_ids``/``position_ids`` describe packed rows (:mod:`graphrec.data.packing`);
+        ``width`` is the window width ``position_ids`` refer to (default ``L``).
+        """
+        x = self.embedding(input_ids, position_ids, width)  # (B, L, D)
+        return self.encoder(x, input_ids > 0, segment_ids)  # (B, L, D)
 
     def interests(self, batch: SeqBatch) -> Tensor:
+        if batch.segment_ids is not None:
+            raise ValueError("interests needs one sequence per row; packed batches are for training")
         (input_ids,) = trim_left_padding(batch.input_ids)
         return self.encode(input_ids)[:, -1:]  # (B, 1, D)
 
@@ -89,8 +103,16 @@ class SASRec(SequentialRecommender):
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
         if batch.target_ids is None:
             raise ValueError("SASRec.loss_terms needs a training batch with target_ids")
-        input_ids, target_ids = trim_left_padding(batch.input_ids, batch.target_ids)
-        hidden = self.encode(input_ids)  # (B, L', D)
+        width = batch.input_ids.shape[1]
+        start = leading_padding(batch.input_ids)  # all-padding columns cost nothing when dropped
+
+        def cut(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[:, start:]  # (B, L - start)
+
+        hidden = self.encode(
+            batch.input_ids[:, start:], cut(batch.segment_ids), cut(batch.position_ids), width
+        )  # (B, L', D)
+        target_ids = batch.target_ids[:, start:]  # (B, L')
         rec = next_item_loss(hidden, target_ids, self.item_embeddings(), self.loss, self.num_negatives)
         return {"rec": rec}
 

@@ -20,22 +20,29 @@ from torch import Tensor, nn
 from graphrec.nn.dropout import Dropout
 
 
-def trim_left_padding(input_ids: Tensor, *others: Tensor | None) -> tuple[Tensor | None, ...]:
+def leading_padding(input_ids: Tensor) -> int:
+    """Number of leading columns of a left-padded ``(B, L)`` batch that are padding in every row.
+
+    At most ``L - 1``, so that slicing ``[:, s:]`` keeps at least one column.
+    """
+    real_cols = (input_ids > 0).any(dim=0)  # (L,)
+    if not bool(real_cols.any()):
+        return max(input_ids.shape[1] - 1, 0)
+    return int(real_cols.int().argmax())
+
+
+def trim_left_padding(input_ids: Tensor, *others: Tensor) -> tuple[Tensor, ...]:
     """Drop the leading columns that are padding in every row of a left-padded batch.
 
     Args:
         input_ids: ``(B, L)`` left-padded ids (0 = padding).
-        others: further ``(B, L, ...)`` tensors (or ``None``) sliced the same way.
+        others: further ``(B, L, ...)`` tensors sliced the same way.
 
     Returns:
-        ``(input_ids[:, s:], *[o[:, s:] for o in others])`` with ``s`` the number of
-        all-padding leading columns (at least one column is kept).
+        ``(input_ids[:, s:], *[o[:, s:] for o in others])`` with ``s = leading_padding(input_ids)``.
     """
-    real_cols = (input_ids > 0).any(dim=0)  # (L,)
-    start = int(real_cols.int().argmax()) if bool(real_cols.any()) else input_ids.shape[1] - 1
-    if start == 0:
-        return (input_ids, *others)
-    return (input_ids[:, start:], *[o[:, start:] if o is not None else None for o in others])
+    start = leading_padding(input_ids)
+    return (input_ids[:, start:], *[o[:, start:] for o in others])
 
 
 class SequenceEmbedding(nn.Module):
@@ -81,11 +88,29 @@ class SequenceEmbedding(nn.Module):
         if isinstance(self.norm, nn.LayerNorm):
             self.norm.reset_parameters()
 
-    def forward(self, input_ids: Tensor) -> Tensor:
-        length = input_ids.shape[1]
+    def forward(
+        self, input_ids: Tensor, position_ids: Tensor | None = None, width: int | None = None
+    ) -> Tensor:
+        """Embed ``(B, L)`` ids.
+
+        Args:
+            input_ids: ``(B, L)`` left-padded item ids.
+            position_ids: optional ``(B, L)`` column of each item in its own left-padded
+                window of ``width`` columns (packed rows, :mod:`graphrec.data.packing`);
+                ``None``: column ``t`` of this input.
+            width: window width ``position_ids`` refer to (default ``L``).
+
+        Returns:
+            ``(B, L, D)``.
+        """
+        length = input_ids.shape[1] if width is None else int(width)
         if length > self.max_len:
             raise ValueError(f"input length {length} exceeds max_len={self.max_len} of the position table")
-        positions = self.position.weight[self.max_len - length :]  # (L, D), newest = last row
+        offset = self.max_len - length  # newest column -> last position row
+        if position_ids is None:
+            positions = self.position.weight[offset : offset + input_ids.shape[1]]  # (L, D)
+        else:
+            positions = self.position(position_ids + offset)  # (B, L, D)
         x = self.item(input_ids) + positions  # (B, L, D)
         return self.norm(self.dropout(x))
 

@@ -34,14 +34,17 @@ from graphrec.nn.dropout import Dropout, dropout
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def causal_padding_mask(valid: Tensor) -> Tensor:
+def causal_padding_mask(valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
     """Boolean attention mask (True = may attend) for a batch of sequences.
 
     .. math::
-        M_{b,i,j} = (j \\le i \\wedge v_{b,j}) \\vee (i = j)
+        M_{b,i,j} = (j \\le i \\wedge v_{b,j} \\wedge g_{b,i} = g_{b,j}) \\vee (i = j)
 
     Args:
         valid: ``(B, L)`` bool, True at real positions.
+        segment_ids: optional ``(B, L)`` sequence id of each position when several
+            sequences are packed into one row (:mod:`graphrec.data.packing`); attention
+            then stays inside a segment. ``None``: one sequence per row.
 
     Returns:
         ``(B, 1, L, L)`` bool mask, broadcast over heads.
@@ -49,8 +52,10 @@ def causal_padding_mask(valid: Tensor) -> Tensor:
     length = valid.shape[1]
     causal = torch.ones(length, length, dtype=torch.bool, device=valid.device).tril_()  # (L, L)
     eye = torch.eye(length, dtype=torch.bool, device=valid.device)  # (L, L)
-    mask = (causal.unsqueeze(0) & valid.unsqueeze(1)) | eye  # (B, L, L): query i, key j
-    return mask.unsqueeze(1)  # (B, 1, L, L)
+    mask = causal.unsqueeze(0) & valid.unsqueeze(1)  # (B, L, L): query i, key j
+    if segment_ids is not None:
+        mask = mask & (segment_ids.unsqueeze(2) == segment_ids.unsqueeze(1))  # (B, L, L)
+    return (mask | eye).unsqueeze(1)  # (B, 1, L, L)
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, dropout_p: float = 0.0) -> Tensor:
@@ -171,7 +176,8 @@ class CausalTransformerEncoder(nn.Module):
 
     Shapes:
         ``x``: ``(B, L, D)`` embedded sequence; ``valid``: ``(B, L)`` bool, True at real
-        positions -> ``(B, L, D)``, zero at padding positions.
+        positions; optional ``segment_ids``: ``(B, L)`` for packed rows (see
+        :func:`causal_padding_mask`) -> ``(B, L, D)``, zero at padding positions.
     """
 
     def __init__(
@@ -196,11 +202,11 @@ class CausalTransformerEncoder(nn.Module):
             layer.reset_parameters()
         self.norm.reset_parameters()
 
-    def forward(self, x: Tensor, valid: Tensor) -> Tensor:
+    def forward(self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
         b, length, d = x.shape
         if valid.shape != (b, length):
             raise ValueError(f"valid mask {tuple(valid.shape)} does not match input (B, L) = {(b, length)}")
-        mask = causal_padding_mask(valid)  # (B, 1, L, L)
+        mask = causal_padding_mask(valid, segment_ids)  # (B, 1, L, L)
         index = valid.reshape(-1).nonzero().squeeze(1)  # (P,) flat positions of real items
         h = x.reshape(b * length, d).index_select(0, index)  # (P, D)
         for layer in self.layers:

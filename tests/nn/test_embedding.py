@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
+from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
 
 
 def test_positions_counted_from_newest_and_padding_row_zero() -> None:
@@ -42,10 +42,23 @@ def test_init_std_small() -> None:
 def test_trim_left_padding() -> None:
     ids = torch.tensor([[0, 0, 0, 4], [0, 0, 2, 3]])
     targets = torch.tensor([[0, 0, 0, 9], [0, 0, 3, 8]])
-    trimmed, trimmed_targets, none = trim_left_padding(ids, targets, None)
+    trimmed, trimmed_targets = trim_left_padding(ids, targets)
     assert torch.equal(trimmed, ids[:, 2:]) and torch.equal(trimmed_targets, targets[:, 2:])
-    assert none is None
+    assert leading_padding(ids) == 2
     (same,) = trim_left_padding(torch.tensor([[1, 2]]))
     assert same.shape == (1, 2)
     (empty,) = trim_left_padding(torch.zeros(2, 3, dtype=torch.long))
     assert empty.shape == (2, 1)  # at least one column is kept
+
+
+def test_explicit_position_ids_match_implicit_positions() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6).eval()
+    ids = torch.tensor([[0, 2, 4, 1]])
+    implicit = emb(ids)
+    # position ids given as columns of a 4-wide window, as packed rows carry them
+    explicit = emb(ids, position_ids=torch.arange(4)[None, :], width=4)
+    torch.testing.assert_close(explicit, implicit)
+    # the last two items moved to the front of a packed row keep their positions
+    moved = emb(torch.tensor([[4, 1]]), position_ids=torch.tensor([[2, 3]]), width=4)
+    torch.testing.assert_close(moved[0], implicit[0, 2:])

@@ -119,3 +119,24 @@ def test_options_and_errors() -> None:
         enc(torch.randn(2, 3, D), torch.ones(2, 4, dtype=torch.bool))
     gelu = CausalTransformerEncoder(D, activation="gelu").eval()
     assert torch.isfinite(gelu(torch.randn(1, 3, D), torch.ones(1, 3, dtype=torch.bool))).all()
+
+
+def test_segments_restrict_attention_to_own_sequence() -> None:
+    valid = torch.tensor([[False, True, True, True]])
+    segments = torch.tensor([[0, 1, 2, 2]])
+    mask = causal_padding_mask(valid, segments)[0, 0]
+    expected = torch.tensor(
+        [
+            [True, False, False, False],
+            [False, True, False, False],  # sequence 1 alone
+            [False, False, True, False],  # sequence 2 does not see sequence 1
+            [False, False, True, True],
+        ]
+    )
+    assert torch.equal(mask, expected)
+    # two sequences packed into one row give the outputs they get alone
+    enc = _encoder().eval()
+    x = torch.randn(1, 4, D)
+    packed = enc(x, valid, segments)
+    torch.testing.assert_close(packed[0, 1:2], enc(x[:, 1:2], valid[:, 1:2])[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(packed[0, 2:], enc(x[:, 2:], valid[:, 2:])[0], rtol=1e-5, atol=1e-5)

@@ -1,1 +1,16 @@
-"""Converters from raw public dumps to the canonical graphrec dataset."""
+"""Converters from raw public dumps to the canonical graphrec dataset.
+
+One module per source, each a plain function and a ``graphrec prepare <source>``
+subcommand (contract in :mod:`graphrec.data.sources`):
+
+* :func:`data_prep.amazon.convert_amazon` — Amazon reviews 2014/2018/2023 + metadata (preset ``s3rec``);
+* :func:`data_prep.movielens.convert_movielens` — MovieLens ml-1m/10m (``::``) and ml-20m/25m/32m (CSV);
+* :func:`data_prep.tafeng.convert_tafeng` — Ta-Feng grocery transactions;
+* :func:`data_prep.tmall.convert_tmall` — Tmall IJCAI-15 user logs (``mmdd`` days, year 2014);
+* :func:`data_prep.taobao.convert_taobao` — Taobao UserBehavior;
+* :func:`data_prep.comirec.convert_comirec` — ComiRec release folders, optionally with their user split.
+
+They stream their inputs in bounded chunks, record each input's sha256 and every
+filter's counts in ``meta``, raise :class:`graphrec.data.errors.DataFormatError`
+naming the file and line on bad input, and never write files themselves.
+"""

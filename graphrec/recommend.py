@@ -151,7 +151,9 @@ def recommend_from_args(args: argparse.Namespace) -> int:
     """Command-line glue for ``graphrec recommend``."""
     from graphrec.train.experiment import load_run
 
-    model, dataset, max_len, device = load_run(args.run, data=args.data, device=args.device)
+    run = load_run(args.run, data=args.data, device=args.device)
+    model, dataset, device = run.model, run.dataset, run.device
+    max_len = run.config.train.max_len
     if args.sequences_file is not None:
         indptr, items = parse_sequences(args.sequences_file, dataset)
         keys = [f"line{i}" for i in range(1, len(indptr))]

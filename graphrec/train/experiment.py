@@ -342,36 +342,48 @@ def _run(
     return result
 
 
-def evaluate_checkpoint(
-    path: str | os.PathLike[str],
-    which: str = "test",
-    mask_history: bool | None = None,
-    data: str | SequenceDataset | None = None,
-    batch_size: int | None = None,
-    device: str = "cpu",
-) -> dict[str, Any]:
-    """Evaluate a checkpoint written by :func:`run_experiment` (``best.pt`` or ``last.pt``).
-
-    Args:
-        path: checkpoint file, or a run's output directory / checkpoint directory
-            (then ``best.pt`` inside it is used).
-        which: ``"valid"`` or ``"test"``.
-        mask_history: mask history items (default: as in the run).
-        data: evaluate on this dataset (spec or object) instead of the run's; its
-            checksum must match the run's unless it is given explicitly.
-        batch_size: users per block (default: the run's ``eval_batch_size``).
-        device: where to evaluate.
-
-    Returns:
-        The protocol's metrics plus ``checkpoint``, ``epoch``, ``which`` and ``data_checksum``.
-    """
+def _find_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint file, or ``best.pt`` inside a run / checkpoint directory."""
     ckpt_path = Path(path)
     if ckpt_path.is_dir():
         candidates = [ckpt_path / BEST, ckpt_path / "checkpoints" / BEST]
         found = [c for c in candidates if c.is_file()]
         if not found:
             raise FileNotFoundError(f"{ckpt_path}: no {BEST} here or in {ckpt_path / 'checkpoints'}")
-        ckpt_path = found[0]
+        return found[0]
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(f"{ckpt_path}: no such run directory or checkpoint file")
+    return ckpt_path
+
+
+@dataclass
+class LoadedRun:
+    """A trained model with the configuration, data and split it was trained on."""
+
+    model: SequentialRecommender
+    config: ExperimentConfig
+    dataset: SequenceDataset
+    split: Any
+    device: torch.device
+    checkpoint: Path
+    epoch: int | None
+
+
+def load_run(
+    path: str | os.PathLike[str],
+    data: str | SequenceDataset | None = None,
+    device: str | None = None,
+) -> LoadedRun:
+    """Load the model of a run written by :func:`run_experiment` (``best.pt`` or ``last.pt``).
+
+    Args:
+        path: checkpoint file, or a run's output directory / checkpoint directory
+            (then ``best.pt`` inside it is used).
+        data: use this dataset (spec or object) instead of the run's; without it the
+            run's data is loaded and its checksum must match the one trained on.
+        device: where to put the model (default: the run's device when available, else CPU).
+    """
+    ckpt_path = _find_checkpoint(path)
     state = load_checkpoint(ckpt_path)
     meta = state.get("metadata") or {}
     if "experiment" not in meta:
@@ -388,7 +400,7 @@ def evaluate_checkpoint(
         if meta.get("data_checksum") and dataset.checksum() != meta["data_checksum"]:
             raise ValueError(
                 f"{ckpt_path}: the run's data {cfg.data!r} now has checksum {dataset.checksum()}, but the "
-                f"model was trained on {meta['data_checksum']}; pass data= explicitly to evaluate anyway"
+                f"model was trained on {meta['data_checksum']}; pass data= explicitly to use it anyway"
             )
     if dataset.num_items != meta.get("num_items", dataset.num_items):
         raise ValueError(
@@ -396,25 +408,80 @@ def evaluate_checkpoint(
         )
     protocol = resolve_protocol(cfg.protocol)
     split_opts = {k: v for k, v in cfg.protocol_options.items() if k in protocol.split_options}
-    eval_opts = {k: v for k, v in cfg.protocol_options.items() if k in protocol.eval_options}
     split = protocol.build_split(dataset, cfg.train.max_len, **split_opts)
     model = build_model(cfg, split)
     model.load_state_dict(state["model"])
-    dev = resolve_device(device, distributed.current())
-    model.to(dev)
+    wanted = device if device is not None else cfg.train.device
+    if str(wanted).startswith("cuda") and not torch.cuda.is_available():
+        wanted = "cpu"
+    dev = resolve_device(wanted, distributed.current())
+    model.to(dev).eval()
+    return LoadedRun(model, cfg, dataset, split, dev, ckpt_path, state.get("epoch"))
+
+
+def evaluate_checkpoint(
+    path: str | os.PathLike[str],
+    which: str = "test",
+    mask_history: bool | None = None,
+    data: str | SequenceDataset | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint written by :func:`run_experiment` (see :func:`load_run`).
+
+    Args:
+        path: checkpoint file or run directory.
+        which: ``"valid"`` or ``"test"``.
+        mask_history: mask history items (default: as in the run).
+        data: evaluate on this dataset instead of the run's.
+        batch_size: users per block (default: the run's ``eval_batch_size``).
+        device: where to evaluate.
+
+    Returns:
+        The protocol's metrics plus ``checkpoint``, ``epoch``, ``which`` and ``data_checksum``.
+    """
+    run = load_run(path, data=data, device=device)
+    cfg = run.config
+    protocol = resolve_protocol(cfg.protocol)
+    eval_opts = {k: v for k, v in cfg.protocol_options.items() if k in protocol.eval_options}
     metrics = protocol.evaluate(
-        model, split, which, batch_size=batch_size or cfg.train.eval_batch_size,
+        run.model, run.split, which, batch_size=batch_size or cfg.train.eval_batch_size,
         mask_history=cfg.mask_history_eval if mask_history is None else mask_history,
-        device=dev, shard=True, **eval_opts,
+        device=run.device, shard=True, **eval_opts,
     )
-    metrics.update({"checkpoint": str(ckpt_path), "epoch": state.get("epoch"), "which": which,
-                    "data_checksum": dataset.checksum()})
+    metrics.update({"checkpoint": str(run.checkpoint), "epoch": run.epoch, "which": which,
+                    "data_checksum": run.dataset.checksum()})
     return metrics
+
+
+def build_experiment_config(
+    config_file: str | os.PathLike[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    overrides: Iterable[str] = (),
+) -> ExperimentConfig:
+    """Defaults < YAML file < ``settings`` (command-line flags, nested dict) < ``key=value`` overrides.
+
+    ``settings["model"]`` may name a model while the YAML gives ``model: {name: ..., options}``:
+    the name is replaced and the options kept.
+    """
+    values = load_yaml(config_file) if config_file is not None else {}
+    for key, value in (settings or {}).items():
+        current = values.get(key)
+        if key == "model" and isinstance(current, Mapping):
+            values[key] = {**dict(current), "name": value}
+        elif isinstance(value, Mapping) and isinstance(current, Mapping):
+            values[key] = {**dict(current), **dict(value)}
+        else:
+            values[key] = value
+    return ExperimentConfig.from_dict(apply_overrides(values, overrides))
 
 
 __all__ = [
     "PROTOCOLS",
     "ExperimentConfig",
+    "LoadedRun",
+    "build_experiment_config",
+    "load_run",
     "ProtocolSpec",
     "build_model",
     "evaluate_checkpoint",

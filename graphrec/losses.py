@@ -19,7 +19,7 @@ References:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,40 @@ def _check_targets(targets: Tensor, num_rows: int) -> None:
         raise ValueError(f"target id {int(targets.max())} out of range for an item table of {num_rows} rows")
 
 
+class _SoftmaxCE(torch.autograd.Function):
+    """Mean softmax cross-entropy of ``h @ table.T`` with a hand-written backward.
+
+    Same value and gradients as ``F.cross_entropy(h @ table.T, targets)``, but the
+    ``(P, N)`` logits buffer is turned into unnormalised probabilities in place and
+    the gradient is one scaled copy of it, saving several full passes over the
+    largest tensor of a training step (about a third of the loss's time on CPU).
+    Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: Tensor, table: Tensor, targets: Tensor) -> Tensor:
+        logits = h @ table.T  # (P, N)
+        rows = torch.arange(targets.shape[0], device=targets.device)
+        picked = logits[rows, targets]  # (P,) logit of the target
+        shift = logits.amax(dim=1, keepdim=True)  # (P, 1)
+        probs = logits.sub_(shift).exp_()  # (P, N) unnormalised, in place
+        total = probs.sum(dim=1)  # (P,)
+        loss = (total.log() + shift.squeeze(1) - picked).mean()
+        ctx.save_for_backward(h, table, targets, probs, total)
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        h, table, targets, probs, total = ctx.saved_tensors
+        num = targets.shape[0]
+        # d loss / d logits = (softmax - onehot) / P (a new buffer: backward may run twice)
+        g = probs * ((grad / num) / total.unsqueeze(1))  # (P, N)
+        g[torch.arange(num, device=targets.device), targets] -= grad / num
+        grad_h = g @ table if ctx.needs_input_grad[0] else None  # (P, D)
+        grad_table = g.T @ h if ctx.needs_input_grad[1] else None  # (N, D)
+        return grad_h, grad_table, None
+
+
 def full_softmax_ce(hidden: Tensor, item_emb: Tensor, targets: Tensor) -> Tensor:
     """Cross-entropy of a softmax over all real items (padding row 0 excluded).
 
@@ -49,11 +83,12 @@ def full_softmax_ce(hidden: Tensor, item_emb: Tensor, targets: Tensor) -> Tensor
         targets: ``(P,)`` target item ids in ``1..N``.
 
     Returns:
-        Scalar mean loss.
+        Scalar mean loss (first-order differentiable).
     """
     _check_targets(targets, item_emb.shape[0])
-    logits = hidden @ item_emb[1:].T  # (P, N): column i-1 is item i
-    return F.cross_entropy(logits, targets - 1)
+    if targets.numel() == 0:
+        raise ValueError("full_softmax_ce needs at least one target")
+    return _SoftmaxCE.apply(hidden, item_emb[1:], targets - 1)  # column i-1 is item i
 
 
 def sampled_softmax_ce(

@@ -44,6 +44,24 @@ def test_full_softmax_ce_mean_over_rows_and_gradients() -> None:
     assert items.grad[1:].abs().sum() > 0
 
 
+def test_full_softmax_ce_gradients_match_autograd_reference() -> None:
+    torch.manual_seed(0)
+    h = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    items = torch.randn(10, 4, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(1, 10, (7,))
+    assert torch.autograd.gradcheck(lambda a, b: full_softmax_ce(a, b, targets), (h, items))
+    loss = full_softmax_ce(h, items, targets)
+    ref = torch.nn.functional.cross_entropy(h @ items[1:].T, targets - 1)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    g_h, g_items = torch.autograd.grad(loss * 3.0, (h, items))
+    r_h, r_items = torch.autograd.grad(ref * 3.0, (h, items))
+    torch.testing.assert_close(g_h, r_h)
+    torch.testing.assert_close(g_items, r_items)
+    # large logits stay finite (max-shifted)
+    big = full_softmax_ce(h.detach() * 1e3, items.detach(), targets)
+    assert torch.isfinite(big)
+
+
 def test_full_softmax_ce_rejects_padding_target() -> None:
     with pytest.raises(ValueError, match="0 is padding"):
         full_softmax_ce(torch.zeros(1, 2), _table(), torch.tensor([0]))

@@ -17,13 +17,22 @@ Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`
 back to its unfused path with a slow ``bernoulli_`` mask, the same math runs
 explicitly with :func:`graphrec.nn.dropout.dropout`.
 
-Position-wise work (LayerNorm, projections, feed-forward, dropout) runs only on
-the ``P`` real positions, packed as ``(P, D)`` rows: left-padded recommendation
-batches are mostly padding (Beauty: mean length 9 in windows of 50), so this cuts
-the encoder's cost several times. Only attention sees the padded ``(B, L)`` layout.
+Padding costs (almost) nothing. Left-padded recommendation batches are mostly
+padding (Beauty: mean length 9 in windows of 50), so
+
+* position-wise work (LayerNorm, projections, feed-forward, dropout) runs only on
+  the ``P`` real positions, packed as ``(P, D)`` rows;
+* attention runs per *length bucket*: rows whose real span fits in 8, 16, 32, ...
+  columns are attended in windows of that width (:class:`AttentionLayout`), so
+  its ``L^2`` cost follows each row's own length, not the batch's longest.
+
+Both are exact: every real position sees the same keys as in the plain padded
+computation (tests compare with unpadded single sequences).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +41,9 @@ from torch import Tensor, nn
 from graphrec.nn.dropout import Dropout, dropout
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+#: bucket widths for attention; rows longer than the last one use the full width L
+DEFAULT_BUCKETS: tuple[int, ...] = (8, 16, 32)
 
 
 def causal_padding_mask(valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
@@ -56,6 +68,80 @@ def causal_padding_mask(valid: Tensor, segment_ids: Tensor | None = None) -> Ten
     if segment_ids is not None:
         mask = mask & (segment_ids.unsqueeze(2) == segment_ids.unsqueeze(1))  # (B, L, L)
     return (mask | eye).unsqueeze(1)  # (B, 1, L, L)
+
+
+@dataclass
+class AttentionBucket:
+    """The rows of one attention window width.
+
+    Attributes:
+        tokens: ``(P_k,)`` indices of the bucket's real positions in the packed ``(P, D)`` rows.
+        slots: ``(P_k,)`` their flat positions in the bucket's ``(rows * width)`` window.
+        rows: number of sequences (rows) in the bucket.
+        width: window width ``w`` (the last ``w`` columns of each row).
+        mask: ``(rows, 1, w, w)`` boolean attention mask (:func:`causal_padding_mask`).
+    """
+
+    tokens: Tensor
+    slots: Tensor
+    rows: int
+    width: int
+    mask: Tensor
+
+
+@dataclass
+class AttentionLayout:
+    """Where the packed real positions of a batch sit for bucketed attention.
+
+    Built once per forward pass and shared by all layers.
+
+    Attributes:
+        index: ``(P,)`` flat positions (in ``B * L``) of the real positions, row-major.
+        buckets: one :class:`AttentionBucket` per non-empty width.
+        inverse: ``(P,)`` permutation putting the buckets' concatenated outputs back
+            into the order of ``index``.
+    """
+
+    index: Tensor
+    buckets: list[AttentionBucket]
+    inverse: Tensor
+
+    @classmethod
+    def build(
+        cls, valid: Tensor, segment_ids: Tensor | None = None, widths: tuple[int, ...] = DEFAULT_BUCKETS
+    ) -> AttentionLayout:
+        """Layout for a ``(B, L)`` validity mask (and optional packed-row segments).
+
+        A row's span is ``L`` minus its first real column; it goes to the narrowest
+        width that holds its span (``L`` for the longest rows).
+        """
+        b, length = valid.shape
+        index = valid.reshape(-1).nonzero().squeeze(1)  # (P,)
+        row_of, col_of = index // length, index % length  # (P,), (P,)
+        first = torch.where(valid.any(1), valid.int().argmax(1), length)  # (B,) first real column
+        span = length - first  # (B,)
+        edges = sorted({w for w in widths if w < length} | {length})
+        edge_t = torch.tensor(edges, device=valid.device)
+        bucket_of_row = torch.searchsorted(edge_t, span)  # (B,) narrowest width >= span
+        bucket_of_token = bucket_of_row[row_of]  # (P,)
+        buckets, order = [], []
+        for k, width in enumerate(edges):
+            in_bucket = (bucket_of_row == k) & (span > 0)  # (B,)
+            rows = int(in_bucket.sum())
+            if rows == 0:
+                continue
+            rank = torch.cumsum(in_bucket, 0) - 1  # (B,) row's rank inside the bucket
+            tokens = (bucket_of_token == k).nonzero().squeeze(1)  # (P_k,)
+            slots = rank[row_of[tokens]] * width + col_of[tokens] - (length - width)  # (P_k,)
+            seg = None if segment_ids is None else segment_ids[in_bucket, length - width :]
+            mask = causal_padding_mask(valid[in_bucket, length - width :], seg)  # (rows, 1, w, w)
+            buckets.append(AttentionBucket(tokens, slots, rows, width, mask))
+            order.append(tokens)
+        inverse = torch.empty_like(index)
+        if order:
+            perm = torch.cat(order)  # (P,) packed position of each concatenated output
+            inverse[perm] = torch.arange(perm.numel(), device=valid.device)
+        return cls(index=index, buckets=buckets, inverse=inverse)
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, dropout_p: float = 0.0) -> Tensor:
@@ -89,8 +175,8 @@ class CausalSelfAttention(nn.Module):
         dropout: dropout on the attention weights.
 
     Shapes:
-        ``x``: ``(P, D)`` real positions; ``index``: ``(P,)`` their flat positions in
-        ``B * L``; ``mask``: ``(B, 1, L, L)`` bool -> ``(P, D)``.
+        ``x``: ``(P, D)`` real positions, ``layout``: their :class:`AttentionLayout`
+        -> ``(P, D)``.
     """
 
     def __init__(self, hidden_size: int, num_heads: int, dropout: float = 0.0) -> None:
@@ -107,15 +193,21 @@ class CausalSelfAttention(nn.Module):
         self.qkv.reset_parameters()
         self.out.reset_parameters()
 
-    def forward(self, x: Tensor, index: Tensor, mask: Tensor) -> Tensor:
-        b, _, length, _ = mask.shape
+    def forward(self, x: Tensor, layout: AttentionLayout) -> Tensor:
         d = x.shape[1]
+        p = self.dropout if self.training else 0.0
         qkv = self.qkv(x)  # (P, 3D)
-        dense = qkv.new_zeros(b * length, 3 * d).index_copy(0, index, qkv)  # (B*L, 3D), 0 at padding
-        dense = dense.view(b, length, 3, self.num_heads, d // self.num_heads)  # (B, L, 3, H, D/H)
-        q, k, v = dense.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, H, L, D/H)
-        y = attention(q, k, v, mask, self.dropout if self.training else 0.0)  # (B, H, L, D/H)
-        y = y.transpose(1, 2).reshape(b * length, d).index_select(0, index)  # (P, D)
+        outputs = []
+        for bucket in layout.buckets:
+            n, w = bucket.rows, bucket.width
+            window = qkv.new_zeros(n * w, 3 * d).index_copy(0, bucket.slots, qkv[bucket.tokens])  # (n*w, 3D)
+            window = window.view(n, w, 3, self.num_heads, d // self.num_heads)  # (n, w, 3, H, D/H)
+            q, k, v = window.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (n, H, w, D/H)
+            y = attention(q, k, v, bucket.mask, p)  # (n, H, w, D/H)
+            outputs.append(y.transpose(1, 2).reshape(n * w, d)[bucket.slots])  # (P_k, D)
+        if not outputs:
+            return self.out(x.new_zeros(0, d))  # (0, D)
+        y = torch.cat(outputs)[layout.inverse]  # (P, D) in packed order
         return self.out(y)
 
 
@@ -157,8 +249,8 @@ class TransformerBlock(nn.Module):
         for m in (self.norm1, self.attn, self.norm2, self.ffn_in, self.ffn_out):
             m.reset_parameters()
 
-    def forward(self, x: Tensor, index: Tensor, mask: Tensor) -> Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), index, mask))  # (P, D)
+    def forward(self, x: Tensor, layout: AttentionLayout) -> Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), layout))  # (P, D)
         hidden = _ACTIVATIONS[self.activation](self.ffn_in(self.norm2(x)))  # (P, m*D)
         return x + self.drop(self.ffn_out(self.drop(hidden)))  # (P, D)
 
@@ -173,6 +265,8 @@ class CausalTransformerEncoder(nn.Module):
         dropout: residual/attention dropout (default 0.0).
         ffn_multiplier: FFN inner width as a multiple of ``D`` (default 1, as in SASRec).
         activation: ``"relu"`` (default, SASRec) or ``"gelu"``.
+        buckets: attention window widths (default ``(8, 16, 32)``; ``()`` attends every
+            row over the batch's full width). Exact either way; only speed changes.
 
     Shapes:
         ``x``: ``(B, L, D)`` embedded sequence; ``valid``: ``(B, L)`` bool, True at real
@@ -188,8 +282,10 @@ class CausalTransformerEncoder(nn.Module):
         dropout: float = 0.0,
         ffn_multiplier: int = 1,
         activation: str = "relu",
+        buckets: tuple[int, ...] = DEFAULT_BUCKETS,
     ) -> None:
         super().__init__()
+        self.buckets = tuple(int(w) for w in buckets)
         self.layers = nn.ModuleList(
             TransformerBlock(hidden_size, num_heads, dropout, ffn_multiplier, activation)
             for _ in range(num_layers)
@@ -206,10 +302,9 @@ class CausalTransformerEncoder(nn.Module):
         b, length, d = x.shape
         if valid.shape != (b, length):
             raise ValueError(f"valid mask {tuple(valid.shape)} does not match input (B, L) = {(b, length)}")
-        mask = causal_padding_mask(valid, segment_ids)  # (B, 1, L, L)
-        index = valid.reshape(-1).nonzero().squeeze(1)  # (P,) flat positions of real items
-        h = x.reshape(b * length, d).index_select(0, index)  # (P, D)
+        layout = AttentionLayout.build(valid, segment_ids, self.buckets)
+        h = x.reshape(b * length, d).index_select(0, layout.index)  # (P, D) real positions only
         for layer in self.layers:
-            h = layer(h, index, mask)  # (P, D)
+            h = layer(h, layout)  # (P, D)
         h = self.norm(h)  # (P, D)
-        return h.new_zeros(b * length, d).index_copy(0, index, h).view(b, length, d)  # (B, L, D)
+        return h.new_zeros(b * length, d).index_copy(0, layout.index, h).view(b, length, d)  # (B, L, D)

@@ -88,8 +88,9 @@ class SASRec(SequentialRecommender):
         ``segment_ids``/``position_ids`` describe packed rows (:mod:`graphrec.data.packing`);
         ``width`` is the window width ``position_ids`` refer to (default ``L``).
         """
-        x = self.embedding(input_ids, position_ids, width)  # (B, L, D)
-        return self.encoder(x, input_ids > 0, segment_ids)  # (B, L, D)
+        valid = input_ids > 0  # (B, L)
+        x = self.embedding(input_ids, position_ids, width, valid=valid)  # (P, D) real positions only
+        return self.encoder(x, valid, segment_ids)  # (B, L, D)
 
     def interests(self, batch: SeqBatch) -> Tensor:
         if batch.segment_ids is not None:

@@ -58,7 +58,8 @@ class SequenceEmbedding(nn.Module):
         layer_norm: apply LayerNorm after dropout (default True).
 
     Shapes:
-        input ``(B, L)`` item ids, ``L <= max_len`` -> output ``(B, L, D)``.
+        input ``(B, L)`` item ids, ``L <= max_len`` -> output ``(B, L, D)``; with a
+        ``valid`` mask, ``(P, D)`` for its ``P`` True positions only (row-major).
     """
 
     def __init__(
@@ -89,7 +90,11 @@ class SequenceEmbedding(nn.Module):
             self.norm.reset_parameters()
 
     def forward(
-        self, input_ids: Tensor, position_ids: Tensor | None = None, width: int | None = None
+        self,
+        input_ids: Tensor,
+        position_ids: Tensor | None = None,
+        width: int | None = None,
+        valid: Tensor | None = None,
     ) -> Tensor:
         """Embed ``(B, L)`` ids.
 
@@ -99,19 +104,25 @@ class SequenceEmbedding(nn.Module):
                 window of ``width`` columns (packed rows, :mod:`graphrec.data.packing`);
                 ``None``: column ``t`` of this input.
             width: window width ``position_ids`` refer to (default ``L``).
+            valid: optional ``(B, L)`` bool; when given only those positions are
+                embedded and returned packed, skipping the work on padding.
 
         Returns:
-            ``(B, L, D)``.
+            ``(B, L, D)``, or ``(P, D)`` with ``valid``.
         """
         length = input_ids.shape[1] if width is None else int(width)
         if length > self.max_len:
             raise ValueError(f"input length {length} exceeds max_len={self.max_len} of the position table")
         offset = self.max_len - length  # newest column -> last position row
-        if position_ids is None:
+        if valid is not None:
+            if position_ids is None:
+                position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+            x = self.item(input_ids[valid]) + self.position(position_ids[valid] + offset)  # (P, D)
+        elif position_ids is None:
             positions = self.position.weight[offset : offset + input_ids.shape[1]]  # (L, D)
+            x = self.item(input_ids) + positions  # (B, L, D)
         else:
-            positions = self.position(position_ids + offset)  # (B, L, D)
-        x = self.item(input_ids) + positions  # (B, L, D)
+            x = self.item(input_ids) + self.position(position_ids + offset)  # (B, L, D)
         return self.norm(self.dropout(x))
 
     def extra_repr(self) -> str:

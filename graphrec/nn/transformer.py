@@ -269,7 +269,8 @@ class CausalTransformerEncoder(nn.Module):
             row over the batch's full width). Exact either way; only speed changes.
 
     Shapes:
-        ``x``: ``(B, L, D)`` embedded sequence; ``valid``: ``(B, L)`` bool, True at real
+        ``x``: ``(B, L, D)`` embedded sequence, or ``(P, D)`` its real positions only
+        (row-major, as ``x[valid]``); ``valid``: ``(B, L)`` bool, True at real
         positions; optional ``segment_ids``: ``(B, L)`` for packed rows (see
         :func:`causal_padding_mask`) -> ``(B, L, D)``, zero at padding positions.
     """
@@ -299,11 +300,19 @@ class CausalTransformerEncoder(nn.Module):
         self.norm.reset_parameters()
 
     def forward(self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
-        b, length, d = x.shape
-        if valid.shape != (b, length):
-            raise ValueError(f"valid mask {tuple(valid.shape)} does not match input (B, L) = {(b, length)}")
+        b, length = valid.shape
+        d = x.shape[-1]
+        if x.dim() == 3 and x.shape[:2] != valid.shape:
+            raise ValueError(
+                f"valid mask {tuple(valid.shape)} does not match input (B, L) = {tuple(x.shape[:2])}"
+            )
         layout = AttentionLayout.build(valid, segment_ids, self.buckets)
-        h = x.reshape(b * length, d).index_select(0, layout.index)  # (P, D) real positions only
+        if x.dim() == 3:
+            h = x.reshape(b * length, d).index_select(0, layout.index)  # (P, D) real positions only
+        elif x.shape[0] == layout.index.numel():
+            h = x  # already packed: (P, D)
+        else:
+            raise ValueError(f"packed input has {x.shape[0]} rows but valid marks {layout.index.numel()}")
         for layer in self.layers:
             h = layer(h, layout)  # (P, D)
         h = self.norm(h)  # (P, D)

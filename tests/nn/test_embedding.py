@@ -62,3 +62,13 @@ def test_explicit_position_ids_match_implicit_positions() -> None:
     # the last two items moved to the front of a packed row keep their positions
     moved = emb(torch.tensor([[4, 1]]), position_ids=torch.tensor([[2, 3]]), width=4)
     torch.testing.assert_close(moved[0], implicit[0, 2:])
+
+
+def test_packed_output_equals_dense_selection() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6).eval()
+    ids = torch.tensor([[0, 0, 2, 4], [0, 1, 3, 5]])
+    valid = ids > 0
+    torch.testing.assert_close(emb(ids, valid=valid), emb(ids)[valid])
+    pos = torch.tensor([[0, 0, 0, 1], [0, 1, 2, 3]])
+    torch.testing.assert_close(emb(ids, pos, 4, valid=valid), emb(ids, pos, 4)[valid])

@@ -170,3 +170,12 @@ def test_attention_layout_hand_worked() -> None:
     assert full.tokens.tolist() == [1, 2, 3] and full.slots.tolist() == [1, 2, 3]
     perm = torch.cat([short.tokens, full.tokens])
     assert torch.equal(perm[layout.inverse], torch.arange(6))
+
+
+def test_packed_input_equals_dense_input() -> None:
+    enc = _encoder().eval()
+    valid = _left_padded([2, 4], 4)
+    x = torch.randn(2, 4, D)
+    torch.testing.assert_close(enc(x[valid], valid), enc(x, valid))
+    with pytest.raises(ValueError, match="packed input has 5 rows"):
+        enc(torch.randn(5, D), valid)

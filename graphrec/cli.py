@@ -131,9 +131,23 @@ def _run_train(args: argparse.Namespace) -> int:
     config = build_experiment_config(config_file=args.config, settings=_train_settings(args),
                                      overrides=args.overrides)
     result = run_experiment(config)
-    if result.get("is_main_process", True):
-        print(json.dumps({"test": result["test"], "output_dir": result.get("output_dir")}, indent=2))
+    from graphrec.train import distributed
+
+    if distributed.current().is_main:
+        print(_result_summary(result, config.output_dir))
     return 0
+
+
+def _result_summary(result: dict[str, Any], output_dir: str) -> str:
+    """A short human-readable summary of a finished run."""
+    lines = [f"{result['model']} on {result['data']} ({result['protocol']}), best epoch "
+             f"{result['best_epoch']} of {result['epochs_run']}, {result['train_seconds']:.1f} s training"]
+    for label, key in (("test", "test_unmasked"), ("test, history masked", "test_masked")):
+        metrics = result["metrics"].get(key) or {}
+        shown = {k: v for k, v in metrics.items() if "@" in k or k == "MRR"}
+        lines.append(f"  {label}: " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+    lines.append(f"  result: {Path(output_dir) / 'result.json'}")
+    return "\n".join(lines)
 
 
 # -------------------------------------------------------------------- evaluate

@@ -103,14 +103,15 @@ class SequenceEmbedding(nn.Module):
             position_ids: optional ``(B, L)`` column of each item in its own left-padded
                 window of ``width`` columns (packed rows, :mod:`graphrec.data.packing`);
                 ``None``: column ``t`` of this input.
-            width: window width ``position_ids`` refer to (default ``L``).
+            width: window width ``position_ids`` refer to (default ``L``; ignored
+                without ``position_ids``).
             valid: optional ``(B, L)`` bool; when given only those positions are
                 embedded and returned packed, skipping the work on padding.
 
         Returns:
             ``(B, L, D)``, or ``(P, D)`` with ``valid``.
         """
-        length = input_ids.shape[1] if width is None else int(width)
+        length = input_ids.shape[1] if width is None or position_ids is None else int(width)
         if length > self.max_len:
             raise ValueError(f"input length {length} exceeds max_len={self.max_len} of the position table")
         offset = self.max_len - length  # newest column -> last position row

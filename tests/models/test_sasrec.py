@@ -141,3 +141,18 @@ def test_tiny_synthetic_dataset_through_loo() -> None:
     assert math.isfinite(loss.item())
     model.eval()
     assert model.interests(split.eval_batch("valid", np.arange(split.num_eval_rows))).shape == (2, 1, 8)
+
+
+def test_loss_independent_of_left_padding_amount() -> None:
+    model = _model().eval()
+    narrow = SeqBatch(
+        input_ids=torch.tensor([[0, 3, 5, 7]]),
+        target_ids=torch.tensor([[0, 5, 7, 9]]),
+        user_ids=torch.arange(1),
+    )
+    wide = SeqBatch(
+        input_ids=torch.tensor([[0, 0, 0, 3, 5, 7]]),
+        target_ids=torch.tensor([[0, 0, 0, 5, 7, 9]]),
+        user_ids=torch.arange(1),
+    )
+    torch.testing.assert_close(model.loss_terms(narrow)["rec"], model.loss_terms(wide)["rec"])

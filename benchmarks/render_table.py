@@ -67,11 +67,13 @@ def render(records: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--print", action="store_true", help="print the table instead of editing README.md")
     args = parser.parse_args(argv)
-    table = render(load_records(args.results))
+    records = load_records(args.results)
+    table = render(records)
     if args.print:
         print(table)
         return 0
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
     README.write_text(f"{before}{START}\n{table}\n{END}{after}")
-    print(f"wrote {len(records := load_records(args.results))} records into {README}")
+    print(f"wrote {len(records)} records into {README}")
     return 0
 
 

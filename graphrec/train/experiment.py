@@ -161,10 +161,8 @@ class ExperimentConfig:
         check_keys(values, fields, "experiment")
         model = values.get("model")
         if isinstance(model, Mapping):
-            model = dict(model)
-            if "name" not in model:
-                raise ValueError("[model] given as a mapping needs a 'name' key (e.g. name: sasrec)")
-            values["model"] = str(model.pop("name"))
+            model = dict(model)  # {name: ..., <options>}; without a name, the default model
+            values["model"] = str(model.pop("name", cls.model))
             values["model_options"] = {**dict(values.get("model_options") or {}), **model}
         train = values.get("train", {})
         values["train"] = train if isinstance(train, TrainConfig) else TrainConfig.from_dict(train or {})

@@ -157,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--min-lift", type=float, default=1.0, help="keep edges with lift above this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: the graph is tiny, more threads only add overhead)")
     parser.add_argument("--smoke", action="store_true", help="tiny synthetic data, 20 steps, K in {0, 2}")
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs, args.hops = 20, [0, 2]
+    torch.set_num_threads(args.threads)
 
     # 1. training interactions only -> raw co-occurrence counts a_ij (node c - 1 = category c)
     options = (SMOKE if args.smoke else SYNTHETIC) if args.data == "synthetic" else {}

@@ -10,7 +10,7 @@ without masking the user's earlier items.
 
 Run::
 
-    python examples/train_sasrec.py                                   # synthetic data, about 20 s
+    python examples/train_sasrec.py                                   # synthetic data, about 30 s
     python examples/train_sasrec.py --smoke                           # smallest setting (tests)
     python examples/train_sasrec.py --data ../shared/data/amazon-beauty --epochs 20   # ~10 minutes on CPU
 """

@@ -200,7 +200,9 @@ def build_model(cfg: ExperimentConfig, split: Any) -> SequentialRecommender:
     """``resolve(cfg.model).from_config(num_items, **cfg.model_options)``.
 
     A constructor with an ``item_counts`` argument gets the split's training item
-    counts (``(N + 1,)``, no held-out item) unless the options already set it.
+    counts (``(N + 1,)``, no held-out item) unless the options already set it; one
+    with a ``max_len`` argument gets ``train.max_len`` (the window length of the
+    split) unless set, and may not be shorter than it.
     """
     from graphrec.models import resolve
 
@@ -208,6 +210,11 @@ def build_model(cfg: ExperimentConfig, split: Any) -> SequentialRecommender:
     options = dict(cfg.model_options)
     if "item_counts" in cls.config_keys() and "item_counts" not in options:
         options["item_counts"] = split.train_item_counts()
+    if "max_len" in cls.config_keys():
+        given = options.setdefault("max_len", cfg.train.max_len)
+        if int(given) < cfg.train.max_len:
+            raise ValueError(f"model.max_len = {given} is shorter than the input windows "
+                             f"(train.max_len = {cfg.train.max_len}); set one value for both")
     return cls.from_config(split.num_items, **options)
 
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduce every accuracy record in benchmarks/results/ (one run at a time; about 1.5 hours on 2 CPU cores).
+# A record that already exists is skipped; delete it to rerun. Then: python benchmarks/render_table.py
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+COMMON="mask_history_eval=true train.epochs=60 train.patience=8"
+
+run() {  # name label data model overrides...
+  local name=$1 label=$2 data=$3 model=$4; shift 4
+  if [ -f "benchmarks/results/$name.json" ]; then echo "skip $name (record exists)"; return; fi
+  echo "== $name"
+  python benchmarks/run_accuracy.py --name "$name" --label "$label" --data "$data" --model "$model" $COMMON "$@"
+}
+
+for ds in amazon-beauty amazon-sports ml-100k; do
+  short=${ds#amazon-}
+  run "sasrec_ce_$short"   "full CE"          "$DATA/$ds" sasrec  train.lr=0.004
+  run "sasrec_bce_$short"  "BCE, 1 negative"  "$DATA/$ds" sasrec  train.lr=0.002 model.loss=bce model.num_negatives=1 train.epochs=100 train.patience=10
+  run "gru4rec_ce_$short"  "full CE"          "$DATA/$ds" gru4rec train.lr=0.004
+  run "pop_$short"         "popularity"       "$DATA/$ds" pop
+done
+run "srgnn_ce_beauty" "full CE, 4 prefixes per row" "$DATA/amazon-beauty" srgnn train.lr=0.004 model.cuts_per_row=4

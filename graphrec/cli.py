@@ -19,7 +19,7 @@ from graphrec.data.sources import SOURCES, add_filter_arguments, filters_from_ar
 MAIN_EXAMPLES = """\
 examples:
   graphrec train                                   # SASRec on the embedded synthetic data
-  graphrec prepare s3rec --sequences Beauty.txt --attributes Beauty_item2attributes.json --out data/beauty
+  graphrec prepare s3rec --input Beauty.txt --out data/beauty
   graphrec train --data data/beauty --model sasrec --out runs/beauty train.lr=0.004
   graphrec evaluate runs/beauty --split test --mask-history
   graphrec recommend runs/beauty --users 0 1 2 --top 10
@@ -38,9 +38,9 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         "prepare", help="convert raw data into a canonical graphrec dataset",
         description="Read a source format, apply filters, and write a canonical dataset directory "
                     "(arrays.npz + meta.json) atomically.",
-        epilog="examples:\n  graphrec prepare s3rec --sequences ../shared/data/amazon-beauty/Beauty.txt "
-               "--attributes ../shared/data/amazon-beauty/Beauty_item2attributes.json --out data/beauty\n"
-               "  graphrec prepare recbole --path ../shared/data/ml-100k --out data/ml-100k\n"
+        epilog="examples:\n  graphrec prepare s3rec --input ../shared/data/amazon-beauty/Beauty.txt "
+               "--out data/beauty\n"
+               "  graphrec prepare recbole --input ../shared/data/ml-100k --out data/ml-100k\n"
                "  graphrec prepare <source> --help   # the options of one source",
         formatter_class=_formatter,
     )

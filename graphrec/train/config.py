@@ -42,7 +42,7 @@ class TrainConfig:
         eval_every: evaluate on validation every this many epochs (and after the last).
         eval_batch_size: users per scoring block at evaluation.
         seed: seeds parameters, shuffling and dropout; same seed -> same metrics.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
+        device: ``"auto"`` (default: CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
         amp: mixed precision autocast (CUDA only; ignored on CPU).
         grad_clip: max gradient L2 norm (``0`` = no clipping).
         max_len: input window length ``L`` of the split.
@@ -65,7 +65,7 @@ class TrainConfig:
     eval_every: int = 1
     eval_batch_size: int = 1024
     seed: int = 2024
-    device: str = "cpu"
+    device: str = "auto"
     amp: bool = False
     grad_clip: float = 0.0
     max_len: int = 50

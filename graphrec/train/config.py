@@ -48,6 +48,8 @@ class TrainConfig:
         max_len: input window length ``L`` of the split.
         num_threads: ``torch.set_num_threads`` (``0`` = leave PyTorch's default).
         progress: show a tqdm progress bar (rank 0 only).
+        tensorboard_dir: also log every epoch's loss terms and validation metrics as
+            TensorBoard scalars there (needs the ``tb`` extra: ``pip install -e ".[tb]"``).
         log_file: JSON-lines log, one record per epoch (``None``: no log file).
         checkpoint_dir: where ``last.pt`` / ``best.pt`` go (``None``: keep the best in memory only).
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
@@ -72,6 +74,7 @@ class TrainConfig:
     num_threads: int = 0
     progress: bool = True
     log_file: str | None = None
+    tensorboard_dir: str | None = None
     checkpoint_dir: str | None = None
     resume: bool = False
     find_unused_parameters: bool = False

@@ -352,6 +352,27 @@ class Trainer:
         if self.info.is_main and self.config.log_file:
             with open(self.config.log_file, "a") as fh:
                 fh.write(json.dumps(record, default=float) + "\n")
+        if self.info.is_main and self.config.tensorboard_dir:
+            writer = self._tensorboard()
+            scalars = {k: v for k, v in record.items() if k.startswith("loss") or k == "seq_per_s"}
+            scalars.update({f"valid/{k}": v for k, v in (record.get("valid") or {}).items()
+                            if k.startswith(("HR@", "NDCG@", "Recall@", "MRR"))})
+            for name, value in scalars.items():
+                writer.add_scalar(name, float(value), record["epoch"])
+            writer.flush()
+
+    def _tensorboard(self) -> Any:
+        """The run's ``SummaryWriter`` (created on first use)."""
+        if getattr(self, "_writer", None) is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as exc:
+                raise ImportError(
+                    "train.tensorboard_dir is set but tensorboard is not installed; "
+                    'install the extra: pip install -e ".[tb]"'
+                ) from exc
+            self._writer = SummaryWriter(log_dir=self.config.tensorboard_dir)
+        return self._writer
 
     def _save_best(self) -> None:
         if self.info.is_main and self.checkpoint_dir is not None:

@@ -187,3 +187,32 @@ def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Pat
     assert resumed["best_epoch"] == straight["best_epoch"]
     logged = [json.loads(line)["epoch"] for line in Path(log).read_text().splitlines()]
     assert logged == [1, 2, 3, 4]
+
+
+def test_tensorboard_scalars_per_epoch(split: LeaveOneOutSplit, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    written: list[tuple[str, float, int]] = []
+
+    class FakeWriter:
+        def __init__(self, log_dir: str) -> None:
+            self.log_dir = log_dir
+
+        def add_scalar(self, name: str, value: float, step: int) -> None:
+            written.append((name, value, step))
+
+        def flush(self) -> None:
+            pass
+
+    fake = types.ModuleType("torch.utils.tensorboard")
+    fake.SummaryWriter = FakeWriter  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", fake)
+    result = _fit(split, epochs=2, tensorboard_dir=str(tmp_path / "tb"))
+    steps = {step for _, _, step in written}
+    assert steps == {1, 2}
+    names = {name for name, _, _ in written}
+    assert {"loss", "loss/norm", "valid/NDCG@10", "valid/HR@10"} <= names
+    first_loss = next(v for n, v, s in written if n == "loss" and s == 1)
+    assert first_loss == pytest.approx(result["history"][0]["loss"])

@@ -36,12 +36,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from graphrec.atomic import write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.load import load_dataset
 from graphrec.graph.analysis import analyze_category_graph, analyze_transition_graph
@@ -71,21 +70,6 @@ def default_output_dir(spec: str | os.PathLike[str]) -> Path:
             f"(got {str(spec)!r}); prepare one with `graphrec prepare` or pass --out DIR"
         )
     return path / GRAPHS_SUBDIR
-
-
-def _write_json(payload: dict[str, Any], path: Path) -> None:
-    """Write ``payload`` to ``path`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def graph_statistics(
@@ -173,9 +157,9 @@ def build_all_graphs(
     if stats:
         payload = {"dataset": spec, "checksum": record["checksum"], "protocol": protocol,
                    **graph_statistics(out, max_hops=max_hops, alpha=alpha)}
-        _write_json(payload, out / STATS_FILE)
+        write_json_atomic(out / STATS_FILE, payload, indent=1)
         record["files"]["stats"] = STATS_FILE
-    _write_json(record, out / MANIFEST_FILE)  # the manifest now lists the statistics too
+    write_json_atomic(out / MANIFEST_FILE, record, indent=1)  # the manifest now lists the statistics too
     return {**record, "out_dir": str(out)}
 
 

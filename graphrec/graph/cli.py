@@ -9,12 +9,11 @@ leave-one-out); the protocol is recorded in every output.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from graphrec.atomic import write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.graph.analysis import analyze_category_graph, analyze_transition_graph
 from graphrec.graph.category import category_graph
@@ -31,15 +30,6 @@ def _load(spec: str) -> SequenceDataset:
     from graphrec.data.load import load_dataset
 
     return load_dataset(spec)
-
-
-def _write_json(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def _provenance(spec: str, dataset: SequenceDataset, protocol: str) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def build_graphs(
     record["files"]["item_transition"] = save_graph(trans, out / "item_transition.pt").name
     record["item_transition"] = {"num_nodes": int(trans.num_nodes), "num_edges": int(trans.num_edges),
                                  "normalize": transition_normalize}
-    _write_json(record, out / "graphs.json")
+    write_json_atomic(out / "graphs.json", record, indent=1)
     return record
 
 
@@ -100,7 +90,7 @@ def category_report(
             norm = normalized_category_graph(graph)
             weights = {"raw": graph.edge_weight.numpy(), "normalized": norm.edge_weight.numpy()}
             report["plots"] = [p.name for p in plot_category_analysis(summary, weights, out, title=name)]
-        _write_json(_compact(report), out / "summary.json")
+        write_json_atomic(out / "summary.json", _compact(report), indent=1)
     return report
 
 
@@ -166,7 +156,7 @@ def _run_stats(args: argparse.Namespace) -> int:
                              protocol=args.protocol, window=args.window, max_hops=args.hops, alpha=args.alpha)
     print(format_report(report))
     if args.json is not None:
-        _write_json(_compact(report), Path(args.json))
+        write_json_atomic(Path(args.json), _compact(report), indent=1)
         print(f"wrote {args.json}")
     return 0
 

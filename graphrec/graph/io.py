@@ -8,30 +8,22 @@ back identical tensors. Writes go to a temporary file that is renamed into place
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Data
 
+from graphrec.atomic import atomic_open
 from graphrec.data.errors import DataFormatError
 
 
 def save_graph(graph: Data, path: str | os.PathLike[str]) -> Path:
     """Write ``graph`` to ``path`` atomically (``torch.save`` of ``graph.to_dict()``)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        payload = graph.to_dict()
-        payload["num_nodes"] = int(graph.num_nodes)
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    payload = graph.to_dict()
+    payload["num_nodes"] = int(graph.num_nodes)
+    with atomic_open(target, "wb") as fh:
+        torch.save(payload, fh)
     return target
 
 

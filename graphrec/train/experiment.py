@@ -25,23 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
 import graphrec
+from graphrec.atomic import write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.models.base import SequentialRecommender
 from graphrec.train import distributed
@@ -226,28 +224,6 @@ def peak_memory_mb(device: torch.device) -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10  # bytes on macOS, KiB on Linux
 
 
-def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=False, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        return value.tolist()
-    return str(value)
-
-
 # ------------------------------------------------------------------------------------- run
 def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None) -> dict[str, Any]:
     """Run one experiment and write ``<output_dir>/result.json`` (see the module docstring).
@@ -343,7 +319,7 @@ def _run(
         "config": cfg.to_dict(),
     }
     if info.is_main:
-        _write_json_atomic(out_dir / RESULT_FILE, result)
+        write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 
 

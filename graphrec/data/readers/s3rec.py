@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphrec.atomic import write_text_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
@@ -285,16 +286,6 @@ def _category_is_last_attribute(dataset: SequenceDataset) -> bool:
     return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_s3rec(
     dataset: SequenceDataset, directory: str | os.PathLike[str], name: str
 ) -> tuple[Path, Path]:
@@ -328,7 +319,7 @@ def write_s3rec(
     separators = np.full(len(tokens), " ", dtype="<U1")
     separators[dataset.indptr[1:] + np.arange(dataset.num_users)] = "\n"  # last token of each line
     sequence_path = directory / f"{name}.txt"
-    _atomic_write_text(sequence_path, "".join(np.char.add(tokens, separators).tolist()))
+    write_text_atomic(sequence_path, "".join(np.char.add(tokens, separators).tolist()))
 
     assert dataset.item_category is not None
     if dataset.attr_indptr is not None and dataset.attr_values is not None:
@@ -351,7 +342,7 @@ def write_s3rec(
     per_item = np.split(attr_values, attr_indptr[1:-1])[1:]  # items 1..N
     mapping = {str(i): lst.tolist() for i, lst in enumerate(per_item, start=1)}
     attributes_path = directory / f"{name}{ATTRIBUTES_SUFFIX}"
-    _atomic_write_text(attributes_path, json.dumps(mapping))
+    write_text_atomic(attributes_path, json.dumps(mapping))
     return sequence_path, attributes_path
 
 

@@ -8,17 +8,17 @@ records into the README's results table.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from graphrec.atomic import write_json_atomic
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,13 +86,8 @@ def write_record(name: str, record: dict[str, Any], results_dir: Path = RESULTS_
         "machine": machine_info(),
         **record,
     }
-    results_dir.mkdir(parents=True, exist_ok=True)
     target = results_dir / f"{name}.json"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json", dir=results_dir)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(full, fh, indent=2, sort_keys=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, target)
+    write_json_atomic(target, full)
     return target
 
 

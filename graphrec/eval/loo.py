@@ -22,7 +22,6 @@ Recommendation with Mutual Information Maximization", CIKM 2020.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -32,7 +31,7 @@ from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
 from graphrec.eval.metrics import DEFAULT_KS, finalize_metrics, rank_metrics, sum_metric_sums, target_ranks
-from graphrec.train import distributed
+from graphrec.eval.sharded import evaluate_sharded
 
 
 class LeaveOneOutEvaluable(Protocol):
@@ -142,23 +141,13 @@ def evaluate_loo(
         ``{"HR@5", ..., "NDCG@20", "MRR"}`` means, plus ``num_users``,
         ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``.
     """
-    info = distributed.current()
     if rows is None:
         rows = np.arange(split.num_eval_rows)
-    local_rows = distributed.shard(np.asarray(rows), info) if shard else np.asarray(rows)
-    start = time.perf_counter()
-    sums = loo_metric_sums(model, split, which, local_rows, batch_size, mask_history, device, ks)
-    if shard and info.is_distributed:
-        sums = distributed.all_reduce_sums(sums, info)
-    seconds = time.perf_counter() - start
-    if shard and info.is_distributed:
-        seconds = distributed.all_reduce_max(seconds, info)
-    result: dict[str, Any] = finalize_metrics(sums)
-    result["num_users"] = int(sums["count"])
-    result["mask_history"] = bool(mask_history)
-    result["seconds"] = seconds
-    result["users_per_s"] = sums["count"] / seconds if seconds > 0 else float("inf")
-    return result
+    return evaluate_sharded(
+        rows,
+        lambda local: loo_metric_sums(model, split, which, local, batch_size, mask_history, device, ks),
+        finalize_metrics, shard, mask_history,
+    )
 
 
 __all__ = ["evaluate_loo", "loo_metric_sums", "mask_history_scores"]

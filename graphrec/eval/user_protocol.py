@@ -47,7 +47,6 @@ Recommendation", KDD 2020.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -57,7 +56,7 @@ from torch import Tensor, nn
 
 from graphrec.data.user_split import UserEvalBatch
 from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available, multi_interest_topn
-from graphrec.train import distributed
+from graphrec.eval.sharded import evaluate_sharded
 
 DEFAULT_NS: tuple[int, ...] = (20, 50)
 _PER_USER = ("Recall", "HR", "NDCG")
@@ -311,24 +310,14 @@ def evaluate_user_split(
         ``{"Recall@N", "HR@N", "NDCG@N", ["Diversity@N"]}`` means, plus
         ``num_users``, ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``.
     """
-    info = distributed.current()
     if rows is None:
         rows = np.arange(split.num_eval_rows(which))
-    local_rows = distributed.shard(np.asarray(rows), info) if shard else np.asarray(rows)
-    start = time.perf_counter()
-    sums = user_metric_sums(model, split, which, local_rows, ns, batch_size, device, item_category,
-                            mask_history, backend, block_size)
-    if shard and info.is_distributed:
-        sums = distributed.all_reduce_sums(sums, info)
-    seconds = time.perf_counter() - start
-    if shard and info.is_distributed:
-        seconds = distributed.all_reduce_max(seconds, info)
-    result: dict[str, Any] = finalize_user_metrics(sums)
-    result["num_users"] = int(sums["count"])
-    result["mask_history"] = bool(mask_history)
-    result["seconds"] = seconds
-    result["users_per_s"] = sums["count"] / seconds if seconds > 0 else float("inf")
-    return result
+    return evaluate_sharded(
+        rows,
+        lambda local: user_metric_sums(model, split, which, local, ns, batch_size, device, item_category,
+                                       mask_history, backend, block_size),
+        finalize_user_metrics, shard, mask_history,
+    )
 
 
 __all__ = [

@@ -26,7 +26,6 @@ import ast
 import csv
 import dataclasses
 import gzip
-import hashlib
 import json
 import logging
 import math
@@ -44,6 +43,7 @@ import pandas as pd
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
+from graphrec.data.readers.table import file_provenance  # noqa: F401 - re-exported for converters
 
 logger = logging.getLogger("data_prep")
 
@@ -66,16 +66,6 @@ def require_file(path: PathLike, what: str = "input file") -> Path:
     if path.stat().st_size == 0:
         raise DataFormatError(path, None, f"{what} is empty (0 bytes); download it again")
     return path
-
-
-def file_provenance(path: PathLike) -> dict[str, Any]:
-    """``{"path", "sha256", "bytes"}`` of an input file, for ``meta["inputs"]``."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path.resolve()), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
 def is_gzip(path: PathLike) -> bool:

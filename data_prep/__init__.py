@@ -8,7 +8,9 @@ subcommand (contract in :mod:`graphrec.data.sources`):
 * :func:`data_prep.tafeng.convert_tafeng` — Ta-Feng grocery transactions;
 * :func:`data_prep.tmall.convert_tmall` — Tmall IJCAI-15 user logs (``mmdd`` days, year 2014);
 * :func:`data_prep.taobao.convert_taobao` — Taobao UserBehavior;
-* :func:`data_prep.comirec.convert_comirec` — ComiRec release folders, optionally with their user split.
+* :func:`data_prep.comirec.convert_comirec` — ComiRec release folders, optionally with their user split;
+* :func:`data_prep.build_graphs.build_all_graphs` — the graphs of a prepared dataset
+  (category raw + Eq. 1, item transitions) for scripted pipelines.
 
 They stream their inputs in bounded chunks, record each input's sha256 and every
 filter's counts in ``meta``, raise :class:`graphrec.data.errors.DataFormatError`

@@ -2,5 +2,8 @@
 
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
+from graphrec.data.load import load_dataset
+from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.synthetic import generate_synthetic
 
-__all__ = ["DataFormatError", "SequenceDataset"]
+__all__ = ["DataFormatError", "LeaveOneOutSplit", "SequenceDataset", "generate_synthetic", "load_dataset"]

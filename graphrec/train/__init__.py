@@ -1,1 +1,1 @@
-"""graphrec.train"""
+"""Training: one generic trainer, configuration, checkpoints, distributed runs, experiments."""

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from graphrec.train.schedule import SCHEDULES
+
 OPTIMIZERS = ("adam", "adamw")
 #: validation metrics the evaluators produce (LOO: HR/NDCG/MRR; user split: Recall/HR/NDCG)
 _METRIC = re.compile(r"^(HR|NDCG|Recall)@\d+$|^MRR$")
@@ -32,6 +34,9 @@ class TrainConfig:
         epochs: maximum number of passes over the training rows.
         batch_size: sequences per *global* step (split across ranks under DDP).
         lr: learning rate.
+        lr_schedule: ``"constant"`` (default), ``"linear"`` or ``"cosine"`` decay over
+            ``epochs`` (per optimisation step; :mod:`graphrec.train.schedule`).
+        warmup_epochs: linear warm-up length in epochs (fractions allowed; default 0).
         weight_decay: L2 (Adam) or decoupled (AdamW) weight decay.
         optimizer: ``"adam"`` or ``"adamw"``.
         loss_weights: weight per loss-term name; a term the model returns without a
@@ -59,6 +64,8 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 256
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
     weight_decay: float = 0.0
     optimizer: str = "adam"
     loss_weights: dict[str, float] = field(default_factory=dict)
@@ -89,6 +96,10 @@ class TrainConfig:
                 problems.append(f"{name} must be > 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
+        if self.lr_schedule not in SCHEDULES:
+            problems.append(f"lr_schedule must be one of {list(SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.warmup_epochs < 0:
+            problems.append("warmup_epochs must be >= 0")
         if self.weight_decay < 0 or self.grad_clip < 0:
             problems.append("weight_decay and grad_clip must be >= 0")
         if self.optimizer.lower() not in OPTIMIZERS:

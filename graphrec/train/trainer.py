@@ -51,6 +51,7 @@ from graphrec.train import distributed
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from graphrec.train.config import TrainConfig
 from graphrec.train.distributed import DistInfo
+from graphrec.train.schedule import lr_factor
 from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
 #: ``(model, which) -> metrics``; ``which`` is "valid" or "test"; must return ``config.metric``
@@ -128,6 +129,7 @@ class Trainer:
             p.requires_grad for p in model.parameters()
         )
         self.optimizer = self._build_optimizer() if self.trainable else None
+        self.scheduler = self._build_scheduler() if self.optimizer is not None else None
         use_cuda = self.device.type == "cuda"
         if config.amp and not use_cuda:
             warnings.warn("amp=True is ignored on CPU (autocast is used on CUDA only)", stacklevel=2)
@@ -156,6 +158,15 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def _build_scheduler(self) -> torch.optim.lr_scheduler.LambdaLR:
+        cfg = self.config
+        steps_per_epoch = math.ceil(self.split.num_train_rows / cfg.batch_size)
+        total = max(cfg.epochs * steps_per_epoch, 1)
+        warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+        lr_factor(0, total, warmup, cfg.lr_schedule)  # validates the schedule name
+        return torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_factor(step, total, warmup, cfg.lr_schedule))
 
     def _loo_evaluator(self, model: SequentialRecommender, which: str) -> dict[str, Any]:
         return evaluate_loo(model, self.split, which, batch_size=self.config.eval_batch_size,  # type: ignore[arg-type]
@@ -283,6 +294,8 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            assert self.scheduler is not None
+            self.scheduler.step()
             for name, value in terms.items():
                 acc = term_sums.setdefault(name, torch.zeros((), dtype=torch.float64, device=self.device))
                 acc += value.detach().double() * share
@@ -393,6 +406,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.epoch,
             "best_metric": self.best_metric,
             "best_epoch": self.best_epoch,
@@ -413,6 +427,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+        if state.get("scheduler") and self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = int(state["epoch"])
         self.best_metric = float(state["best_metric"])
         self.best_epoch = int(state["best_epoch"])

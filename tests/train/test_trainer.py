@@ -162,8 +162,10 @@ class Interrupt(Exception):
     pass
 
 
-def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Path) -> None:
-    straight = _fit(split, dropout=0.3, epochs=4, patience=3)
+@pytest.mark.parametrize("schedule", [{}, {"lr_schedule": "cosine", "warmup_epochs": 0.5}])
+def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Path,
+                                          schedule: dict[str, Any]) -> None:
+    straight = _fit(split, dropout=0.3, epochs=4, patience=3, **schedule)
 
     def crash_after_two(record: dict[str, Any]) -> None:
         if record["epoch"] == 2:
@@ -173,13 +175,13 @@ def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Pat
     torch.manual_seed(0)
     model = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
     with pytest.raises(Interrupt):
-        Trainer(model, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log),
+        Trainer(model, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, **schedule),
                 on_epoch_end=crash_after_two).fit()
     assert load_checkpoint(Path(ckpt) / LAST)["epoch"] == 2
     # a fresh process would build a fresh model with another init: resume must not depend on it
     torch.manual_seed(123)
     fresh = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
-    cfg = _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, resume=True)
+    cfg = _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, resume=True, **schedule)
     resumed = Trainer(fresh, split, cfg).fit()
     assert resumed["resumed_from"] == 2
     assert _metrics(resumed) == _metrics(straight)
@@ -216,3 +218,17 @@ def test_tensorboard_scalars_per_epoch(split: LeaveOneOutSplit, tmp_path: Path,
     assert {"loss", "loss/norm", "valid/NDCG@10", "valid/HR@10"} <= names
     first_loss = next(v for n, v, s in written if n == "loss" and s == 1)
     assert first_loss == pytest.approx(result["history"][0]["loss"])
+
+
+def test_cosine_schedule_reaches_zero_at_the_last_step(split: LeaveOneOutSplit) -> None:
+    torch.manual_seed(0)
+    model = worker.TinyMean(split.num_items, dim=8)
+    trainer = Trainer(model, split, _config(epochs=2, lr_schedule="cosine", warmup_epochs=1.0))
+    steps_per_epoch = math.ceil(split.num_train_rows / 16)
+    lrs = []
+    trainer.on_epoch_end = lambda record: lrs.append(trainer.optimizer.param_groups[0]["lr"])
+    trainer.fit()
+    # after the warm-up epoch the factor is cos(0) = 1; after the last step cos(pi) -> 0
+    assert lrs[0] == pytest.approx(0.01 * 0.5 * (1 + math.cos(0.0)))
+    assert lrs[1] == pytest.approx(0.0, abs=1e-12)
+    assert trainer.scheduler is not None and trainer.scheduler.last_epoch == 2 * steps_per_epoch

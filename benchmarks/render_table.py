@@ -40,21 +40,30 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
+def _seconds_to_best(record: dict) -> float:
+    """Training seconds up to the selected epoch (from the learning curve), else the total."""
+    for point in record.get("curve") or []:
+        if point["epoch"] == record.get("best_epoch"):
+            return float(point["train_seconds"])
+    return float(record.get("train_seconds", 0.0))
+
+
 def render(records: list[dict]) -> str:
     head = ("| dataset | model | loss | protocol | history | " + " | ".join(METRICS)
-            + " | epochs | train time | source |")
+            + " | best / run epochs | training to best | source |")
     lines = [head, "|" + "---|" * (len(METRICS) + 8)]
     order = sorted(records, key=lambda r: (r["dataset"], r["model"], r.get("label", "")))
     for dataset in sorted({r["dataset"] for r in records}):
         for r in (r for r in order if r["dataset"] == dataset):
             for masked in (True, False):
                 metrics = r["test"]["masked" if masked else "unmasked"]
-                minutes = r.get("train_seconds", 0.0) / 60
+                minutes = _seconds_to_best(r) / 60
                 lines.append(
                     f"| {dataset} | {r['model']} | {r.get('label', '')} | {r['protocol']} | "
                     f"{'masked' if masked else 'unmasked'} | "
                     + " | ".join(_fmt(metrics.get(m)) for m in METRICS)
-                    + f" | {r.get('epochs', '')} | {minutes:.1f} min | `{r['name']}.json` |"
+                    + f" | {r.get('best_epoch', '')} / {r.get('epochs', '')} | {minutes:.1f} min"
+                    f" | `{r['name']}.json` |"
                 )
         for (model, ref_dataset), ref in sorted(S4REC_TABLE2.items()):
             if ref_dataset == dataset:

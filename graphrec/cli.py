@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -131,9 +132,7 @@ def _run_train(args: argparse.Namespace) -> int:
     config = build_experiment_config(config_file=args.config, settings=_train_settings(args),
                                      overrides=args.overrides)
     result = run_experiment(config)
-    from graphrec.train import distributed
-
-    if distributed.current().is_main:
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
         print(_result_summary(result, config.output_dir))
     return 0
 

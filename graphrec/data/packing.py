@@ -13,9 +13,16 @@ batch's own random order) and records for every position
 
 With those two, every position sees exactly the same context and the same
 position embedding as without packing, so losses and gradients are identical
-(tests check this on SASRec); only the padding work disappears. The batch keeps
-the same sequences, so the optimisation trajectory per epoch is unchanged —
-unlike bucketing by length, which changes batch composition.
+(tests check this on SASRec and on whole training runs); only the padding work
+disappears. The batch keeps the same sequences, so the optimisation trajectory
+per epoch is unchanged — unlike bucketing by length, which changes batch
+composition.
+
+The trainer packs when ``train.pack_sequences`` is set, for models that declare
+``supports_packing``. On CPU the gain is small (a Beauty SASRec epoch: 9.6 s
+packed against 10.2 s padded), because graphrec's transformer already runs its
+position-wise work on real positions only and attention in per-row length
+buckets; packing matters for encoders that run dense ``(B, L)`` kernels.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ class SequentialRecommender(nn.Module, ABC):
 
     #: whether the trainer should run gradient steps (False for e.g. POP)
     trainable: bool = True
+    #: whether ``loss_terms`` accepts packed batches (``segment_ids``/``position_ids``,
+    #: :mod:`graphrec.data.packing`); the trainer packs only such models
+    supports_packing: bool = False
 
     def __init__(self, num_items: int) -> None:
         super().__init__()

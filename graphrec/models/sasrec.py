@@ -48,6 +48,8 @@ class SASRec(SequentialRecommender):
         ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
     """
 
+    supports_packing = True
+
     def __init__(
         self,
         num_items: int,

@@ -51,6 +51,9 @@ class TrainConfig:
         amp: mixed precision autocast (CUDA only; ignored on CPU).
         grad_clip: max gradient L2 norm (``0`` = no clipping).
         max_len: input window length ``L`` of the split.
+        pack_sequences: pack each training batch's sequences into fewer rows
+            (:mod:`graphrec.data.packing`; same losses, less padding for encoders that
+            run dense ``(B, L)`` kernels); only for models with ``supports_packing``.
         num_threads: ``torch.set_num_threads`` (``0`` = leave PyTorch's default).
         progress: show a tqdm progress bar (rank 0 only).
         tensorboard_dir: also log every epoch's loss terms and validation metrics as
@@ -78,6 +81,7 @@ class TrainConfig:
     amp: bool = False
     grad_clip: float = 0.0
     max_len: int = 50
+    pack_sequences: bool = False
     num_threads: int = 0
     progress: bool = True
     log_file: str | None = None

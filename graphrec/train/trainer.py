@@ -45,6 +45,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from graphrec.data.batch import SeqBatch
+from graphrec.data.packing import pack_batch
 from graphrec.eval.loo import evaluate_loo
 from graphrec.models.base import SequentialRecommender
 from graphrec.train import distributed
@@ -128,6 +129,9 @@ class Trainer:
         self.trainable = bool(getattr(model, "trainable", True)) and any(
             p.requires_grad for p in model.parameters()
         )
+        if config.pack_sequences and not getattr(model, "supports_packing", False):
+            raise ValueError(f"train.pack_sequences is set but {type(model).__name__} does not accept "
+                             "packed batches (supports_packing = False)")
         self.optimizer = self._build_optimizer() if self.trainable else None
         self.scheduler = self._build_scheduler() if self.optimizer is not None else None
         use_cuda = self.device.type == "cuda"
@@ -274,7 +278,10 @@ class Trainer:
             share = 1.0
             if len(local_rows) == 0:  # fewer rows than ranks: keep DDP in step, contribute nothing
                 local_rows, share = global_rows[:1], 0.0
-            batch = self.split.train_batch(local_rows).to(self.device)
+            batch = self.split.train_batch(local_rows)
+            if cfg.pack_sequences:
+                batch = pack_batch(batch)
+            batch = batch.to(self.device)
             if info.is_distributed and share > 0:
                 local_pos, global_pos = self._positions(batch, global_rows)
                 share = local_pos / global_pos if global_pos > 0 else 0.0

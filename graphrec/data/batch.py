@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 import torch
 from torch import Tensor
+
+BatchT = TypeVar("BatchT", bound="SeqBatch")
 
 
 @dataclass
@@ -45,7 +48,7 @@ class SeqBatch:
         """``(B, L)`` bool, True at real (non-padding) positions."""
         return self.input_ids > 0
 
-    def to(self, device: torch.device | str) -> SeqBatch:
+    def to(self: BatchT, device: torch.device | str) -> BatchT:
         moved = {
             f.name: (v.to(device, non_blocking=True) if isinstance(v, Tensor) else v)
             for f in fields(self)

@@ -242,8 +242,10 @@ class SequenceDataset:
         dataset = cls(
             num_items=meta["num_items"],
             meta={k: v for k, v in meta.items() if k not in counts and k != "num_items"},
+            user_names=names.get("user_names"),
+            item_names=names.get("item_names"),
+            category_names=names.get("category_names"),
             **arrays,
-            **names,
         )
         if meta.get("checksum") and dataset.checksum() != meta["checksum"]:
             raise DataFormatError(

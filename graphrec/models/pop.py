@@ -38,6 +38,8 @@ class POP(SequentialRecommender):
         ``interests``: ``(B, 1, 1)``; ``item_embeddings``: ``(N + 1, 1)``.
     """
 
+    log_counts: Tensor  # buffer (N + 1, 1)
+
     trainable = False
 
     def __init__(

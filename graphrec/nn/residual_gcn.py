@@ -67,8 +67,8 @@ class ResidualGCN(nn.Module):
 
     def reset_parameters(self) -> None:
         for diffusion, linear in zip(self.diffusions, self.linears, strict=True):
-            diffusion.reset_parameters()
-            nn.init.xavier_uniform_(linear.weight)
+            diffusion.reset_parameters()  # type: ignore[operator]  # ModuleList items are typed as Module
+            nn.init.xavier_uniform_(linear.weight)  # type: ignore[arg-type]
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         h = x

@@ -32,6 +32,7 @@ computation (tests compare with unpadded single sequences).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -40,7 +41,7 @@ from torch import Tensor, nn
 
 from graphrec.nn.dropout import Dropout, dropout
 
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
 #: bucket widths for attention; rows longer than the last one use the full width L
 DEFAULT_BUCKETS: tuple[int, ...] = (8, 16, 32)
@@ -296,7 +297,7 @@ class CausalTransformerEncoder(nn.Module):
 
     def reset_parameters(self) -> None:
         for layer in self.layers:
-            layer.reset_parameters()
+            layer.reset_parameters()  # type: ignore[operator]  # ModuleList items are typed as Module
         self.norm.reset_parameters()
 
     def forward(self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:

@@ -165,6 +165,7 @@ class Trainer:
 
     def _build_scheduler(self) -> torch.optim.lr_scheduler.LambdaLR:
         cfg = self.config
+        assert self.optimizer is not None
         steps_per_epoch = math.ceil(self.split.num_train_rows / cfg.batch_size)
         total = max(cfg.epochs * steps_per_epoch, 1)
         warmup = int(round(cfg.warmup_epochs * steps_per_epoch))

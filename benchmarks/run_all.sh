@@ -20,4 +20,5 @@ for ds in amazon-beauty amazon-sports ml-100k; do
   run "gru4rec_ce_$short"  "full CE"          "$DATA/$ds" gru4rec train.lr=0.004
   run "pop_$short"         "popularity"       "$DATA/$ds" pop
 done
+run "sasrec_ce_cosine_beauty" "full CE, cosine lr" "$DATA/amazon-beauty" sasrec train.lr=0.004 train.lr_schedule=cosine train.warmup_epochs=1 train.epochs=30 train.patience=30
 run "srgnn_ce_beauty" "full CE, 4 prefixes per row" "$DATA/amazon-beauty" srgnn train.lr=0.004 model.cuts_per_row=4

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
+from graphrec.data.csr import csr_slices
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.loo import left_padded_windows
@@ -161,11 +162,7 @@ def recommend_from_args(args: argparse.Namespace) -> int:
         names = args.users if args.users else _read_lines(args.users_file)
         source = str(args.users_file) if args.users_file else "--users"
         rows = users_to_rows(dataset, [str(n) for n in names], source)
-        starts, ends = dataset.indptr[rows], dataset.indptr[rows + 1]
-        lengths = ends - starts
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        offsets = np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
-        items = dataset.items[np.repeat(starts, lengths) + offsets]
+        indptr, items = csr_slices(dataset.items, dataset.indptr[rows], dataset.indptr[rows + 1])
         keys = [str(n) for n in names]
     top_items, top_scores = top_n(model, indptr, items, n=args.top, max_len=max_len,
                                   exclude_seen=not args.keep_seen, device=device)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from graphrec.data.batch import SeqBatch
+from graphrec.data.csr import csr_slices
 from graphrec.data.dataset import SequenceDataset
 
 
@@ -133,13 +134,9 @@ class LeaveOneOutSplit:
             users = self.eval_users[rows]
             start = self.dataset.indptr[users]
             end = self.dataset.indptr[users + 1] - (2 if which == "valid" else 1)
-            lens = end - start
-            hist_indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-            # flat positions start[r] + 0..lens[r]-1 without a Python loop
-            offsets = np.arange(hist_indptr[-1]) - np.repeat(hist_indptr[:-1], lens)
-            positions = np.repeat(start, lens) + offsets
+            hist_indptr, hist_items = csr_slices(self.dataset.items, start, end)
             batch.history_indptr = torch.from_numpy(hist_indptr)
-            batch.history_items = torch.from_numpy(self.dataset.items[positions])
+            batch.history_items = torch.from_numpy(hist_items)
         return batch
 
     def train_item_counts(self) -> np.ndarray:

@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
+from graphrec.data.csr import slice_positions
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.loo import left_padded_windows
 
@@ -97,10 +98,8 @@ def ragged_positions(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, 
         ``(rows, positions)``, both ``(sum(ends - starts),)``: the row of each
         position and the position itself, rows in order.
     """
-    lens = ends - starts
-    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    rows = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
-    positions = np.repeat(starts, lens) + np.arange(offsets[-1], dtype=np.int64) - offsets[:-1][rows]
+    indptr, positions = slice_positions(starts, ends)
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
     return rows, positions
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphrec.data.csr import csr_slices
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.loo import LeaveOneOutSplit
 
@@ -63,14 +64,6 @@ class TrainingCSR:
         return np.repeat(np.arange(self.num_rows, dtype=np.int64), np.diff(self.indptr))
 
 
-def _subset(items: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of the slices ``items[starts[r]:ends[r]]`` (vectorised, no loop over rows)."""
-    lengths = np.maximum(ends - starts, 0)
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    offsets = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1], lengths)
-    return indptr, items[np.repeat(starts, lengths) + offsets]
-
-
 def training_csr(
     source: SequenceDataset | LeaveOneOutSplit | TrainingCSR,
     protocol: str = "loo",
@@ -100,7 +93,7 @@ def training_csr(
     if protocol == "loo":
         lengths = ends - starts
         ends = np.where(lengths >= 3, ends - 2, ends)
-        indptr, items = _subset(items, starts, ends)
+        indptr, items = csr_slices(items, starts, ends)
     elif protocol == "user":
         if train_users is None:
             if source.user_split is None:
@@ -109,7 +102,7 @@ def training_csr(
                 )
             train_users = np.nonzero(source.user_split == 0)[0]
         users = np.sort(np.asarray(train_users, dtype=np.int64))
-        indptr, items = _subset(items, starts[users], ends[users])
+        indptr, items = csr_slices(items, starts[users], ends[users])
     assert source.item_category is not None
     return TrainingCSR(
         indptr=np.asarray(indptr, dtype=np.int64),

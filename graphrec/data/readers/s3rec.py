@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from graphrec.atomic import write_text_atomic
+from graphrec.data.csr import slice_positions
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
@@ -161,15 +162,8 @@ def parse_attributes(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     starts = np.cumsum(lengths) - lengths
     order = np.argsort(item_ids, kind="stable")
     item_ids, lengths = item_ids[order], lengths[order]
-    values = values[_gather_positions(starts[order], lengths)]
+    values = values[slice_positions(starts[order], starts[order] + lengths)[1]]
     return item_ids, lengths, values
-
-
-def _gather_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Flat positions ``starts[r] + 0..lengths[r]-1`` for all rows, concatenated."""
-    total = int(lengths.sum())
-    row_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + (np.arange(total) - row_start)
 
 
 def _examples(values: np.ndarray) -> str:
@@ -242,7 +236,7 @@ def read_s3rec(
         rows = np.searchsorted(keys, file_ids)  # (N,) row of each dataset item in the attribute table
         key_starts = np.cumsum(lengths) - lengths
         item_lengths = lengths[rows]
-        raw = values[_gather_positions(key_starts[rows], item_lengths)]
+        raw = values[slice_positions(key_starts[rows], key_starts[rows] + item_lengths)[1]]
         codes, _ = pd.factorize(raw, sort=False)
         attr_values = codes.astype(np.int64) + 1
         attr_indptr = np.concatenate([[0, 0], np.cumsum(item_lengths)]).astype(np.int64)

@@ -170,7 +170,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from graphrec.train.experiment import evaluate_checkpoint
+    from graphrec.runs import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(args.run, which=args.split, mask_history=args.mask_history,
                                   data=args.data, device=args.device)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import TypeVar
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
@@ -28,6 +28,9 @@ class SeqBatch:
             inside a segment. ``None`` means one sequence per row.
         position_ids: optional ``(B, L)`` position of each item in its own left-padded
             row; ``None`` means ``arange(L)``.
+        extras: what a model's training batch step adds, each tensor row-aligned with
+            the batch (first dimension ``B``): augmented views (``"view1"``, ``"view2"``),
+            masked positions, per-row labels, ... (:meth:`SequentialRecommender.training_batch`).
     """
 
     input_ids: Tensor
@@ -38,6 +41,7 @@ class SeqBatch:
     history_items: Tensor | None = None
     segment_ids: Tensor | None = None
     position_ids: Tensor | None = None
+    extras: dict[str, Tensor] = field(default_factory=dict)
 
     @property
     def batch_size(self) -> int:
@@ -49,9 +53,33 @@ class SeqBatch:
         return self.input_ids > 0
 
     def to(self: BatchT, device: torch.device | str) -> BatchT:
-        moved = {
+        moved: dict[str, Any] = {
             f.name: (v.to(device, non_blocking=True) if isinstance(v, Tensor) else v)
             for f in fields(self)
             for v in [getattr(self, f.name)]
         }
+        moved["extras"] = {k: v.to(device, non_blocking=True) for k, v in self.extras.items()}
         return replace(self, **moved)
+
+    def select(self: BatchT, rows: Tensor) -> BatchT:
+        """The batch restricted to ``rows`` (``(R,)`` int64 indices into the batch).
+
+        Every row-aligned tensor (first dimension ``B``, ``extras`` included) is indexed;
+        a batch holding CSR fields (``history_indptr``, ...) cannot be cut this way.
+        """
+        size = self.batch_size
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extras":
+                out[f.name] = {k: _rows(v, rows, size, f"extras[{k!r}]") for k, v in value.items()}
+            elif isinstance(value, Tensor):
+                out[f.name] = _rows(value, rows, size, f.name)
+        return replace(self, **out)
+
+
+def _rows(value: Tensor, rows: Tensor, size: int, name: str) -> Tensor:
+    if value.dim() == 0 or value.shape[0] != size:
+        raise ValueError(f"batch field {name} with shape {tuple(value.shape)} is not row-aligned with "
+                         f"the batch ({size} rows); only row-aligned batches can be cut by rows")
+    return value[rows.to(value.device)]

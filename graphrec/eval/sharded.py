@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphrec.train import distributed
+from graphrec import distributed
 
 
 def evaluate_sharded(

@@ -24,6 +24,7 @@ from torch_geometric.data import Data
 
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.user_split import UserSplit
 from graphrec.graph.training import TrainingCSR, training_csr
 
 NO_CATEGORIES = "this dataset has no item categories; prepare it with a category column or attribute file"
@@ -50,7 +51,7 @@ def category_pairs(train: TrainingCSR, window: int = 1) -> tuple[np.ndarray, np.
 
 
 def category_graph(
-    source: SequenceDataset | LeaveOneOutSplit | TrainingCSR,
+    source: SequenceDataset | LeaveOneOutSplit | UserSplit | TrainingCSR,
     window: int = 1,
     self_loops: bool = False,
     protocol: str = "loo",
@@ -69,7 +70,7 @@ def category_graph(
         ``edge_weight`` ``(E,)`` float32 counts :math:`a_{ij}` (symmetric),
         ``num_nodes = C``, ``category_count`` ``(C,)`` training interactions per
         category, ``category_names`` (list or ``None``), and provenance
-        attributes ``window``, ``self_loops``, ``protocol``.
+        attributes ``window``, ``self_loops``, ``protocol``, ``split_fingerprint``.
 
     Raises:
         ValueError: when the dataset has no item categories.
@@ -102,4 +103,5 @@ def category_graph(
         window=int(window),
         self_loops=bool(self_loops),
         protocol=train.protocol,
+        split_fingerprint=train.split_fingerprint,
     )

@@ -23,13 +23,14 @@ from torch_geometric.data import Data
 
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.user_split import UserSplit
 from graphrec.graph.training import TrainingCSR, training_csr
 
 NORMALIZATIONS = ("none", "row")
 
 
 def item_transition_graph(
-    source: SequenceDataset | LeaveOneOutSplit | TrainingCSR,
+    source: SequenceDataset | LeaveOneOutSplit | UserSplit | TrainingCSR,
     normalize: str = "none",
     self_loops: bool = True,
     protocol: str = "loo",
@@ -45,7 +46,8 @@ def item_transition_graph(
     Returns:
         ``Data`` with ``edge_index`` ``(2, E)`` sorted by source then target,
         ``edge_weight`` ``(E,)`` float32, ``edge_count`` ``(E,)`` int64 raw
-        counts, ``num_nodes = N + 1`` and provenance ``normalize``, ``protocol``.
+        counts, ``num_nodes = N + 1`` and provenance ``normalize``, ``protocol``,
+        ``split_fingerprint``.
     """
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"unknown normalize {normalize!r}; valid: {list(NORMALIZATIONS)}")
@@ -73,4 +75,5 @@ def item_transition_graph(
         num_nodes=n,
         normalize=normalize,
         protocol=train.protocol,
+        split_fingerprint=train.split_fingerprint,
     )

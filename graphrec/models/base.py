@@ -12,17 +12,41 @@ A model is an ``nn.Module`` that implements
 Scoring is shared: ``score_all`` computes :math:`s_{u,i} = \\max_k \\langle q_{u,k}, e_i \\rangle`
 over all items, so a model only describes how it encodes a user and what it is
 trained on. Constructors take plain ints/floats (never a dataset object).
+
+What a method needs beyond that comes through three doors, never through a
+model-specific trainer:
+
+* **the model context** (:class:`graphrec.models.context.ModelContext`), handed to
+  :meth:`SequentialRecommender.from_context` at build time: item counts, item →
+  category, attributes, and graphs built from the split's training part only;
+* **lifecycle hooks** (:mod:`graphrec.models.hooks`): ``on_fit_start``,
+  ``on_epoch_start``, ``on_step_end``, ``on_epoch_end``, whose state lives in the
+  model's ``state_dict`` so that ``--resume`` stays exact;
+* **the batch step** :meth:`SequentialRecommender.training_batch`, which turns the
+  loader's batch into what the model trains on (augmented views, masked positions,
+  one target per row), seeded per ``(seed, epoch, step)``.
+
+Each loss term declares what it averages over (:attr:`SequentialRecommender.loss_units`),
+so that a data-parallel run scales it exactly.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
+from graphrec.models.hooks import TrainState
+
+if TYPE_CHECKING:
+    from graphrec.models.context import ModelContext
+
+#: what a loss term can average over; :meth:`SequentialRecommender.loss_counts` counts each
+LOSS_UNITS = ("positions", "rows")
 
 
 class SequentialRecommender(nn.Module, ABC):
@@ -37,6 +61,11 @@ class SequentialRecommender(nn.Module, ABC):
     #: whether ``loss_terms`` accepts packed batches (``segment_ids``/``position_ids``,
     #: :mod:`graphrec.data.packing`); the trainer packs only such models
     supports_packing: bool = False
+    #: term name -> what it is a mean over (``"positions"``: target positions
+    #: ``target_ids > 0``; ``"rows"``: rows of the training batch; or a unit the model
+    #: counts in :meth:`loss_counts`). Terms not listed average over positions when the
+    #: batch has ``target_ids`` and over rows otherwise.
+    loss_units: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, num_items: int) -> None:
         super().__init__()
@@ -68,6 +97,46 @@ class SequentialRecommender(nn.Module, ABC):
         scores[:, 0] = float("-inf")
         return scores
 
+    # ---------------------------------------------------------------- training doors
+    def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
+        """Turn the loader's (CPU) batch into what the model trains on; identity by default.
+
+        Called on every *global* batch before it is cut across DDP ranks, with a CPU
+        ``generator`` seeded by ``(seed, epoch, step)``: draw all randomness from it and
+        keep every tensor row-aligned (first dimension = rows; extra tensors go in
+        ``batch.extras``) so that single-process, DDP and resumed runs see the same rows.
+        Helpers: :mod:`graphrec.data.augment`.
+        """
+        return batch
+
+    def loss_counts(self, batch: SeqBatch) -> dict[str, float]:
+        """How many units of each kind the (local) batch holds, for DDP loss scaling.
+
+        Default: ``positions`` (target positions, or rows without ``target_ids``) and
+        ``rows``. A model whose term averages over something else (pairs, selected
+        samples) adds that unit here and names it in :attr:`loss_units`.
+        """
+        rows = float(batch.batch_size)
+        positions = rows if batch.target_ids is None else float((batch.target_ids > 0).sum())
+        return {"positions": positions, "rows": rows}
+
+    def loss_unit(self, term: str, batch: SeqBatch) -> str:
+        """The unit ``term`` averages over (see :attr:`loss_units`)."""
+        default = "positions" if batch.target_ids is not None else "rows"
+        return self.loss_units.get(term, default)
+
+    def on_fit_start(self, state: TrainState) -> None:
+        """Before the first epoch of ``fit`` (and before a checkpoint is restored)."""
+
+    def on_epoch_start(self, state: TrainState) -> None:
+        """At the start of every epoch; ``state.iter_train_sequences()`` walks all training rows."""
+
+    def on_step_end(self, state: TrainState) -> None:
+        """After every optimizer step (e.g. an exponential moving average of a teacher)."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """After an epoch's last step, before validation and before ``last.pt`` is written."""
+
     def extra_repr(self) -> str:
         return f"num_items={self.num_items}"
 
@@ -79,6 +148,21 @@ class SequentialRecommender(nn.Module, ABC):
         params = inspect.signature(cls.__init__).parameters
         kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         return [n for n, p in params.items() if n != "self" and p.kind in kinds]
+
+    @classmethod
+    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
+        """Build the model for a dataset split; ``options`` are the constructor's keywords.
+
+        The default passes ``ctx.num_items`` only. A model that needs more from the data
+        (training item counts, item → category, a category graph, the window length)
+        overrides this and takes it from ``ctx``, e.g.::
+
+            @classmethod
+            def from_context(cls, ctx, **options):
+                options.setdefault("max_len", ctx.max_len)
+                return cls.from_config(ctx.num_items, **options)
+        """
+        return cls.from_config(ctx.num_items, **options)
 
     @classmethod
     def from_config(cls, num_items: int, **config: Any) -> SequentialRecommender:

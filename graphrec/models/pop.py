@@ -17,6 +17,7 @@ must come from training data only, e.g.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
 from graphrec.models.base import SequentialRecommender
+
+if TYPE_CHECKING:
+    from graphrec.models.context import ModelContext
 
 
 class POP(SequentialRecommender):
@@ -49,6 +53,12 @@ class POP(SequentialRecommender):
         self.register_buffer("log_counts", torch.zeros(self.num_items + 1, 1))
         if item_counts is not None:
             self.set_counts(item_counts)
+
+    @classmethod
+    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
+        """Counts from the split's training part (``ctx.item_counts``) unless given."""
+        options.setdefault("item_counts", ctx.item_counts)
+        return cls.from_config(ctx.num_items, **options)
 
     @classmethod
     def from_counts(cls, counts: Sequence[int] | np.ndarray | Tensor) -> POP:

@@ -30,44 +30,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphrec.data.augment import random_prefixes
 from graphrec.data.batch import SeqBatch
 from graphrec.graph.session import session_graphs
 from graphrec.losses import full_softmax_ce
 from graphrec.models.base import SequentialRecommender
 from graphrec.nn.gated_gnn import GatedSessionGNN
-
-
-def random_prefixes(input_ids: Tensor, target_ids: Tensor, cuts_per_row: int = 1,
-                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """Cut each left-padded row at random real positions.
-
-    Args:
-        input_ids: ``(B, L)`` left-padded inputs.
-        target_ids: ``(B, L)`` next item at every position (0 at padding).
-        cuts_per_row: prefixes drawn per row (with replacement).
-        generator: optional random generator.
-
-    Returns:
-        ``(B * cuts_per_row, L)`` left-padded prefixes ending at the cut and the
-        ``(B * cuts_per_row,)`` targets at the cut; rows without a real position
-        are dropped.
-    """
-    valid = (input_ids > 0) & (target_ids > 0)  # (B, L)
-    keep = valid.any(dim=1)
-    input_ids, target_ids, valid = input_ids[keep], target_ids[keep], valid[keep]
-    bsz, length = input_ids.shape
-    input_ids = input_ids.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
-    target_ids = target_ids.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
-    valid = valid.repeat_interleave(cuts_per_row, dim=0)  # (B c, L)
-    first = valid.float().argmax(dim=1)  # (B c,) first real position (left-padded)
-    span = (length - first).float()  # (B c,) number of real positions
-    u = torch.rand(len(first), generator=generator, device=input_ids.device)
-    cut = first + (u * span).long().clamp_max(length - 1 - first)  # (B c,) uniform in [first, L - 1]
-    shift = (length - 1 - cut).unsqueeze(1)  # (B c, 1)
-    idx = torch.arange(length, device=input_ids.device).unsqueeze(0) - shift  # (B c, L)
-    prefix = input_ids.gather(1, idx.clamp_min(0)) * (idx >= 0)  # (B c, L) right-aligned prefix
-    targets = target_ids.gather(1, cut.unsqueeze(1)).squeeze(1)  # (B c,)
-    return prefix, targets
 
 
 class SRGNN(SequentialRecommender):

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from graphrec.train.loss_weights import normalize_loss_weights
+from graphrec.train.param_groups import check_param_groups
 from graphrec.train.schedule import SCHEDULES
 
 OPTIMIZERS = ("adam", "adamw")
@@ -39,8 +41,13 @@ class TrainConfig:
         warmup_epochs: linear warm-up length in epochs (fractions allowed; default 0).
         weight_decay: L2 (Adam) or decoupled (AdamW) weight decay.
         optimizer: ``"adam"`` or ``"adamw"``.
-        loss_weights: weight per loss-term name; a term the model returns without a
-            weight here gets 1.0; a name here that the model never returns is an error.
+        loss_weights: weight per loss-term name, a number or a schedule over epochs
+            (:mod:`graphrec.train.loss_weights`: ``{weight, schedule: warmup|step, ...}``);
+            a term the model returns without a weight here gets 1.0; a name here that
+            the model never returns is an error.
+        param_groups: optimizer parameter groups, first match wins, the rest use ``lr`` /
+            ``weight_decay`` (:mod:`graphrec.train.param_groups`), e.g.
+            ``[{params: "@embedding|@norm|@bias", weight_decay: 0}, {params: prototypes, lr: 0.01}]``.
         patience: evaluations without improvement before stopping (``<= 0``: never stop early).
         metric: validation metric for early stopping / best checkpoint (``HR@k``, ``NDCG@k``,
             ``MRR``; ``Recall@k`` under the user-split protocol).
@@ -71,7 +78,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     weight_decay: float = 0.0
     optimizer: str = "adam"
-    loss_weights: dict[str, float] = field(default_factory=dict)
+    loss_weights: dict[str, Any] = field(default_factory=dict)
+    param_groups: list[dict[str, Any]] = field(default_factory=list)
     patience: int = 10
     metric: str = "NDCG@10"
     eval_every: int = 1
@@ -112,10 +120,18 @@ class TrainConfig:
             problems.append(f"metric must be HR@k, NDCG@k, Recall@k or MRR, got {self.metric!r}")
         if not isinstance(self.loss_weights, Mapping):
             problems.append("loss_weights must be a mapping term -> weight")
+        else:
+            try:
+                object.__setattr__(self, "loss_weights", normalize_loss_weights(self.loss_weights))
+            except ValueError as exc:
+                problems.append(str(exc))
+        try:
+            object.__setattr__(self, "param_groups", check_param_groups(self.param_groups))
+        except ValueError as exc:
+            problems.append(str(exc))
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
         object.__setattr__(self, "optimizer", self.optimizer.lower())
-        object.__setattr__(self, "loss_weights", {str(k): float(v) for k, v in self.loss_weights.items()})
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:

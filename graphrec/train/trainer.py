@@ -13,15 +13,24 @@ after ``patience`` evaluations without improvement of ``metric``, keeps the best
 weights, and finally evaluates the test targets with them. Pre-training phases or
 schedules are expressed as loss weights, not as subclasses.
 
-Per epoch: the training rows are permuted by a seeded ``torch.Generator`` (the
-same permutation on every rank), cut into global batches of ``batch_size`` rows;
-under DDP rank ``r`` trains on ``batch[r::W]`` with its loss rescaled by
-:func:`graphrec.train.distributed.loss_scale` so that the averaged gradient equals
-the single-process gradient of the mean over the global batch. The scale uses the
-number of target positions (``target_ids > 0``), which is exact for terms that
-are means over positions (next-item cross-entropy); terms averaged per sequence
-or using in-batch negatives are, as in any data-parallel run, close but not
-bit-identical to the single-process run.
+The weights may follow a schedule over epochs (:mod:`graphrec.train.loss_weights`).
+
+Per epoch: the model's ``on_epoch_start`` hook runs; the training rows are
+permuted by a seeded ``torch.Generator`` (the same permutation on every rank) and
+cut into global batches of ``batch_size`` rows; the model's batch step
+(``training_batch``, seeded by ``(seed, epoch, step)``) turns each global batch into
+what it trains on; under DDP rank ``r`` then trains on rows ``r::W`` of it. Each
+loss term declares what it is a mean over (``loss_units``: target positions, rows,
+or a unit the model counts) and is rescaled by
+:func:`graphrec.distributed.loss_scale` with the all-reduced count of that unit, so
+that the averaged gradient equals the single-process gradient of the mean over the
+global batch. For terms that use the other rows of the batch as negatives
+(in-batch contrastive losses) the negatives of a row are the rows of its own
+rank's slice: the 2-process run equals the single-process run whose loss is the
+row-weighted mean of the same loss computed on each slice separately (tested);
+it is not the loss over the whole global batch. After every optimizer step the
+``on_step_end`` hook runs; after the last step ``on_epoch_end`` runs, before
+validation and before ``last.pt`` is written.
 
 Reproducibility: the same ``seed`` gives the same metrics; a run resumed from
 ``last.pt`` continues with the exact optimizer and RNG states, so it ends with the
@@ -35,7 +44,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,14 +53,17 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from graphrec import distributed
 from graphrec.data.batch import SeqBatch
 from graphrec.data.packing import pack_batch
+from graphrec.distributed import DistInfo, resolve_device
 from graphrec.eval.loo import evaluate_loo
 from graphrec.models.base import SequentialRecommender
-from graphrec.train import distributed
+from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from graphrec.train.config import TrainConfig
-from graphrec.train.distributed import DistInfo
+from graphrec.train.loss_weights import weight_at
+from graphrec.train.param_groups import build_param_groups
 from graphrec.train.schedule import lr_factor
 from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
@@ -77,15 +89,6 @@ class _LossModule(nn.Module):
 
     def forward(self, batch: SeqBatch) -> dict[str, Tensor]:
         return self.model.loss_terms(batch)
-
-
-def resolve_device(device: str, info: DistInfo) -> torch.device:
-    """``"auto"`` -> CUDA when available; under DDP on CUDA the rank's own device."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and info.is_distributed:
-        return torch.device(info.device)
-    return torch.device(device)
 
 
 class Trainer:
@@ -159,9 +162,12 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _build_optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
         cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-        return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if not cfg.param_groups:
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        groups = build_param_groups(self.model, cfg.param_groups, cfg.lr, cfg.weight_decay)
+        return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def _build_scheduler(self) -> torch.optim.lr_scheduler.LambdaLR:
         cfg = self.config
@@ -198,6 +204,7 @@ class Trainer:
         if self.trainable:
             last = self.checkpoint_dir / LAST if self.checkpoint_dir else None
             if cfg.resume and last is not None and last.is_file():
+                self.model.on_fit_start(self._hook_state(0, resumed=True))
                 self._restore(load_checkpoint(last))
                 if self.info.is_main and cfg.log_file:  # the log holds exactly the checkpointed epochs
                     Path(cfg.log_file).write_text(
@@ -205,6 +212,7 @@ class Trainer:
                     )
             else:
                 seed_everything(cfg.seed + self.info.rank)
+                self.model.on_fit_start(self._hook_state(0))
                 if self.info.is_main and cfg.log_file:
                     Path(cfg.log_file).parent.mkdir(parents=True, exist_ok=True)
                     Path(cfg.log_file).write_text("")
@@ -240,6 +248,7 @@ class Trainer:
             epoch = self.epoch + 1
             record = self._train_epoch(epoch)
             self.epoch = epoch
+            self.model.on_epoch_end(self._hook_state(epoch, record=record))
             if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                 valid = self.evaluator(self.model, "valid")
                 value = float(self._metric_of(valid))
@@ -260,14 +269,63 @@ class Trainer:
                 self.on_epoch_end(record)
             yield record
 
+    def _hook_state(self, epoch: int, resumed: bool = False,
+                    record: dict[str, Any] | None = None) -> TrainState:
+        steps = math.ceil(self.split.num_train_rows / self.config.batch_size)
+        return TrainState(
+            seed=self.config.seed, epoch=epoch, step=self.global_step, epochs=self.config.epochs,
+            steps_per_epoch=steps, device=self.device, rank=self.info.rank,
+            world_size=self.info.world_size, resumed=resumed or self.resumed_from is not None,
+            train_sequences=self._train_sequences, record=record if record is not None else {},
+        )
+
+    def _train_sequences(self, batch_size: int = 1024) -> Iterator[SeqBatch]:
+        """Every training row in order, on the device, model in eval mode, no gradients."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                n = self.split.num_train_rows
+                for start in range(0, n, batch_size):
+                    rows = np.arange(start, min(start + batch_size, n))
+                    yield self.split.train_batch(rows).to(self.device)
+        finally:
+            self.model.train(was_training)
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken so far (restored on resume through the scheduler's count)."""
+        return int(self.scheduler.last_epoch) if self.scheduler is not None else 0
+
+    def _step_batch(self, epoch: int, step: int,
+                    global_rows: np.ndarray) -> tuple[SeqBatch, dict[str, float]]:
+        """This rank's batch for one step and, per loss unit, its count (for DDP scaling).
+
+        The batch step runs on the *global* batch (same generator on every rank), then
+        rank ``r`` keeps rows ``r::W`` of the result.
+        """
+        cfg, info = self.config, self.info
+        generator = torch.Generator().manual_seed(mix_seed(cfg.seed, epoch, step))
+        batch = self.model.training_batch(self.split.train_batch(global_rows), generator)
+        share = 1.0
+        if info.is_distributed:
+            local = torch.arange(info.rank, batch.batch_size, info.world_size)
+            if len(local) == 0:  # fewer rows than ranks: keep DDP in step, contribute nothing
+                local, share = torch.zeros(1, dtype=torch.long), 0.0
+            batch = batch.select(local)
+        counts = {k: v * share for k, v in self.model.loss_counts(batch).items()}
+        if cfg.pack_sequences:
+            batch = pack_batch(batch)
+        return batch.to(self.device), counts
+
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
         cfg, info = self.config, self.info
         assert self.optimizer is not None and self.loss_module is not None
+        self.model.on_epoch_start(self._hook_state(epoch))
         self.model.train()
         n = self.split.num_train_rows
         perm = torch.randperm(n, generator=self.generator).numpy()  # same on every rank
         steps = math.ceil(n / cfg.batch_size)
-        weights = cfg.loss_weights
         term_sums: dict[str, Tensor] = {}
         total_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         bar = tqdm(total=steps, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
@@ -275,28 +333,21 @@ class Trainer:
         start = time.perf_counter()
         for step in range(steps):
             global_rows = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            local_rows = distributed.shard(global_rows, info)
-            share = 1.0
-            if len(local_rows) == 0:  # fewer rows than ranks: keep DDP in step, contribute nothing
-                local_rows, share = global_rows[:1], 0.0
-            batch = self.split.train_batch(local_rows)
-            if cfg.pack_sequences:
-                batch = pack_batch(batch)
-            batch = batch.to(self.device)
-            if info.is_distributed and share > 0:
-                local_pos, global_pos = self._positions(batch, global_rows)
-                share = local_pos / global_pos if global_pos > 0 else 0.0
+            batch, counts = self._step_batch(epoch, step, global_rows)
+            totals = distributed.all_reduce_sums(counts, info) if info.is_distributed else counts
             autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp
                         else contextlib.nullcontext())
             with autocast:
                 terms = self.loss_module(batch)
             if not self._checked_terms:
-                self._check_terms(terms)
-            total = sum((weights.get(name, 1.0) * value.float() for name, value in terms.items()),
-                        torch.zeros((), device=self.device))
-            loss = total * (info.world_size * share)  # DDP averages over ranks
+                self._check_terms(terms, counts, batch)
+            # share of each term's global mean held by this rank (1 alone)
+            shares = {name: self._share(name, batch, counts, totals) for name in terms}
+            weights = {name: weight_at(cfg.loss_weights, name, epoch) for name in terms}
+            total = sum((weights[name] * value.float() * (info.world_size * shares[name])
+                         for name, value in terms.items()), torch.zeros((), device=self.device))
             self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
+            self.scaler.scale(total).backward()
             if cfg.grad_clip > 0:
                 self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -304,10 +355,11 @@ class Trainer:
             self.scaler.update()
             assert self.scheduler is not None
             self.scheduler.step()
+            self.model.on_step_end(self._hook_state(epoch))
             for name, value in terms.items():
                 acc = term_sums.setdefault(name, torch.zeros((), dtype=torch.float64, device=self.device))
-                acc += value.detach().double() * share
-            total_sum += total.detach().double() * share
+                acc += value.detach().double() * shares[name]
+                total_sum += value.detach().double() * (weights[name] * shares[name])
             bar.update(1)
             if bar.disable is False and (step % 10 == 0 or step == steps - 1):
                 loss_now = float(total_sum) / (step + 1)
@@ -327,27 +379,28 @@ class Trainer:
             )
         record: dict[str, Any] = {"epoch": epoch, "loss": loss}
         record.update({f"loss/{name}": value / max(steps, 1) for name, value in sorted(sums.items())})
+        nondefault = {name: weight_at(cfg.loss_weights, name, epoch) for name in sums
+                      if not isinstance(cfg.loss_weights.get(name, 1.0), (int, float))}
+        record.update({f"weight/{name}": w for name, w in sorted(nondefault.items())})
         record.update({"seconds": seconds, "rows": n, "seq_per_s": n / seconds if seconds > 0 else 0.0})
         return record
 
-    def _positions(self, batch: SeqBatch, global_rows: np.ndarray) -> tuple[float, float]:
-        """Target positions in this rank's slice and in the global batch."""
-        if batch.target_ids is None:
-            local = float(batch.batch_size)
-        else:
-            local = float((batch.target_ids > 0).sum())
-        targets = getattr(self.split, "train_targets", None)
-        if batch.target_ids is None:
-            global_ = float(len(global_rows))
-        elif isinstance(targets, np.ndarray):
-            global_ = float((targets[global_rows] > 0).sum())
-        else:
-            global_ = distributed.all_reduce_sums({"p": local}, self.info)["p"]
-        return local, global_
+    def _share(self, name: str, batch: SeqBatch, counts: Mapping[str, float],
+               totals: Mapping[str, float]) -> float:
+        """This rank's share ``n_r / n`` of the units term ``name`` averages over (1 alone)."""
+        if not self.info.is_distributed:
+            return 1.0
+        unit = self.model.loss_unit(name, batch)
+        return counts[unit] / totals[unit] if totals[unit] > 0 else 0.0
 
-    def _check_terms(self, terms: dict[str, Tensor]) -> None:
+    def _check_terms(self, terms: dict[str, Tensor], counts: Mapping[str, float], batch: SeqBatch) -> None:
         if not isinstance(terms, dict) or not terms:
             raise TypeError(f"{type(self.model).__name__}.loss_terms must return a non-empty dict of scalars")
+        for name in terms:
+            unit = self.model.loss_unit(name, batch)
+            if unit not in counts:
+                raise ValueError(f"{type(self.model).__name__}: loss term {name!r} averages over {unit!r}, "
+                                 f"which loss_counts does not count (it counts {sorted(counts)})")
         unknown = sorted(set(self.config.loss_weights) - set(terms))
         if unknown:
             raise ValueError(

@@ -75,7 +75,7 @@ def make_dataset(num_users: int = 120, num_items: int = 40, seed: int = 0) -> Se
 
 
 def main(out: str) -> None:
-    from graphrec.train import distributed
+    from graphrec import distributed
     from graphrec.train.config import TrainConfig
     from graphrec.train.trainer import Trainer
 

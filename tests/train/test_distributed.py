@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphrec.train.distributed import DistInfo, init_distributed, loss_scale, shard
+from graphrec.distributed import DistInfo, init_distributed, loss_scale, shard
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 

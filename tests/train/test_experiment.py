@@ -16,6 +16,7 @@ from torch import Tensor
 from graphrec.data.batch import SeqBatch
 from graphrec.models import MODELS
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.context import ModelContext
 from graphrec.train.config import TrainConfig
 from graphrec.train.experiment import ExperimentConfig, evaluate_checkpoint, run_experiment
 
@@ -44,6 +45,10 @@ class CountPop(SequentialRecommender):
     def __init__(self, num_items: int, item_counts: np.ndarray) -> None:
         super().__init__(num_items)
         self.register_buffer("counts", torch.as_tensor(np.asarray(item_counts), dtype=torch.float32))
+
+    @classmethod
+    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
+        return cls(ctx.num_items, item_counts=ctx.item_counts)
 
     def interests(self, batch: SeqBatch) -> Tensor:
         return torch.ones(batch.batch_size, 1, 1, device=self.counts.device)  # (B, 1, 1)

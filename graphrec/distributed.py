@@ -178,6 +178,15 @@ def broadcast_object(obj: Any, info: DistInfo | None = None, src: int = 0) -> An
     return box[0]
 
 
+def resolve_device(device: str, info: DistInfo) -> torch.device:
+    """``"auto"`` -> CUDA when available; under DDP on CUDA the rank's own device."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and info.is_distributed:
+        return torch.device(info.device)
+    return torch.device(device)
+
+
 def wrap_ddp(module: nn.Module, info: DistInfo, find_unused_parameters: bool = False) -> nn.Module:
     """Wrap ``module`` in ``DistributedDataParallel`` under DDP (returned as is alone).
 
@@ -203,6 +212,7 @@ __all__ = [
     "gather_objects",
     "init_distributed",
     "loss_scale",
+    "resolve_device",
     "shard",
     "wrap_ddp",
 ]

@@ -1,0 +1,93 @@
+"""The evaluation protocols as a registry: how each one splits data and evaluates a model.
+
+``"loo"`` (leave-one-out with full ranking) and ``"user"`` (the ComiRec user split
+with per-interest retrieval); :data:`PROTOCOLS` maps each name to a
+:class:`ProtocolSpec`. Used by the experiment runner and by run loading alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from graphrec.data.dataset import SequenceDataset
+from graphrec.models.base import SequentialRecommender
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """How a protocol splits data and evaluates a model.
+
+    Attributes:
+        build_split: ``(dataset, max_len, **split_options) -> split`` with
+            ``num_train_rows``, ``train_batch(rows)`` and ``train_item_counts()``.
+        evaluate: ``(model, split, which, *, batch_size, mask_history, device, shard,
+            **eval_options) -> metrics``.
+        split_options / eval_options: the ``protocol_options`` keys each accepts.
+    """
+
+    build_split: Callable[..., Any]
+    evaluate: Callable[..., dict[str, Any]]
+    split_options: tuple[str, ...] = ()
+    eval_options: tuple[str, ...] = ()
+
+
+def _loo_split(dataset: SequenceDataset, max_len: int) -> Any:
+    from graphrec.data.loo import LeaveOneOutSplit
+
+    return LeaveOneOutSplit.build(dataset, max_len=max_len)
+
+
+def _loo_evaluate(model: SequentialRecommender, split: Any, which: str, *, batch_size: int,
+                  mask_history: bool, device: torch.device, shard: bool, **options: Any) -> dict[str, Any]:
+    from graphrec.eval.loo import evaluate_loo
+
+    return evaluate_loo(model, split, which, batch_size=batch_size, mask_history=mask_history,
+                        device=device, shard=shard, **options)
+
+
+def _user_split(dataset: SequenceDataset, max_len: int, **options: Any) -> Any:
+    from graphrec.data.user_split import UserSplit
+
+    return UserSplit.build(dataset, max_len=max_len, **options)
+
+
+def _user_evaluate(model: SequentialRecommender, split: Any, which: str, *, batch_size: int,
+                   mask_history: bool, device: torch.device, shard: bool, **options: Any) -> dict[str, Any]:
+    from graphrec.eval.user_protocol import evaluate_user_split
+
+    return evaluate_user_split(model, split, which, batch_size=batch_size, mask_history=mask_history,
+                               device=device, shard=shard, **options)
+
+
+#: protocol name -> how to split and evaluate; add an entry to plug in another protocol
+PROTOCOLS: dict[str, ProtocolSpec] = {
+    "loo": ProtocolSpec(_loo_split, _loo_evaluate, eval_options=("ks",)),
+    "user": ProtocolSpec(_user_split, _user_evaluate,
+                         split_options=("seed", "ratios", "history_fraction", "max_windows"),
+                         eval_options=("ns", "backend", "block_size")),
+}
+
+
+def resolve_protocol(name: str) -> ProtocolSpec:
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; valid protocols: {sorted(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+def build_split(name: str, dataset: SequenceDataset, max_len: int, options: Mapping[str, Any]) -> Any:
+    """The split of protocol ``name`` for ``dataset`` (``options``: its ``protocol_options``)."""
+    spec = resolve_protocol(name)
+    return spec.build_split(dataset, max_len, **{k: v for k, v in options.items() if k in spec.split_options})
+
+
+def eval_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The evaluation keywords of protocol ``name`` among ``options``."""
+    spec = resolve_protocol(name)
+    return {k: v for k, v in options.items() if k in spec.eval_options}
+
+
+__all__ = ["PROTOCOLS", "ProtocolSpec", "build_split", "eval_options", "resolve_protocol"]

@@ -10,14 +10,21 @@ item table used at the input (tied embeddings):
     F = \\mathrm{Transformer}(\\mathrm{LN}(\\mathrm{Dropout}(M_{s} + P))), \\qquad
     r_{t,i} = F_t^\\top M_i
 
+The transformer is the default sequence encoder; ``encoder="gru"`` or
+``encoder="session_gnn"`` swaps in another causal encoder of
+:mod:`graphrec.nn.encoders` (same embedding, tied table and losses), so that the
+next-item model compares encoders under one recipe.
+
 The user's interest is the state at the newest position, ``(B, 1, D)``. Training
-accepts packed batches (several sequences per row, :mod:`graphrec.data.packing`)
-and scores every non-padding position at once through
+accepts packed batches (several sequences per row, :mod:`graphrec.data.packing`;
+transformer encoder only) and scores every non-padding position at once through
 :func:`graphrec.losses.next_item_loss` (full softmax by default; the original
 paper's BCE with one negative is ``loss="bce", num_negatives=1``).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
@@ -25,11 +32,14 @@ from graphrec.data.batch import SeqBatch
 from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
-from graphrec.nn.transformer import CausalTransformerEncoder
+from graphrec.nn.encoders import build_sequence_encoder
+
+if TYPE_CHECKING:
+    from graphrec.models.context import ModelContext
 
 
 class SASRec(SequentialRecommender):
-    """Causal self-attention sequential recommender with tied item embeddings.
+    """Next-item recommender with tied item embeddings: SASRec's causal transformer, or any causal encoder.
 
     Args:
         num_items: number of real items ``N``.
@@ -43,6 +53,11 @@ class SASRec(SequentialRecommender):
         init_std: std of the normal item/position initialisation (default 0.02).
         ffn_multiplier: feed-forward width as a multiple of ``D`` (default 1, as in the paper).
         activation: feed-forward activation, ``"relu"`` (default) or ``"gelu"``.
+        encoder: sequence encoder, ``"transformer"`` (default, SASRec), ``"gru"`` or
+            ``"session_gnn"`` (:func:`graphrec.nn.encoders.build_sequence_encoder`;
+            ``num_layers``/``num_heads``/``dropout`` go to it, ``ffn_multiplier`` and
+            ``activation`` are transformer-only). Only the transformer accepts packed
+            batches (``supports_packing``).
 
     Shapes:
         ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
@@ -63,6 +78,7 @@ class SASRec(SequentialRecommender):
         init_std: float = 0.02,
         ffn_multiplier: int = 1,
         activation: str = "relu",
+        encoder: str = "transformer",
     ) -> None:
         super().__init__(num_items)
         if loss not in NEXT_ITEM_LOSSES:
@@ -70,13 +86,15 @@ class SASRec(SequentialRecommender):
         self.loss = loss
         self.num_negatives = int(num_negatives)
         self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std)
-        self.encoder = CausalTransformerEncoder(
-            hidden_size, num_layers, num_heads, dropout, ffn_multiplier, activation
+        self.encoder_name = encoder.lower()
+        self.encoder = build_sequence_encoder(
+            encoder, hidden_size, num_layers, num_heads, dropout, ffn_multiplier, activation
         )
+        self.supports_packing = bool(getattr(self.encoder, "supports_packing", False))
 
     def reset_parameters(self) -> None:
         self.embedding.reset_parameters()
-        self.encoder.reset_parameters()
+        self.encoder.reset_parameters()  # type: ignore[operator]  # nn.Module attributes are typed loosely
 
     def encode(
         self,
@@ -92,7 +110,16 @@ class SASRec(SequentialRecommender):
         """
         valid = input_ids > 0  # (B, L)
         x = self.embedding(input_ids, position_ids, width, valid=valid)  # (P, D) real positions only
-        return self.encoder(x, valid, segment_ids)  # (B, L, D)
+        return self.encoder(x, valid, segment_ids, input_ids=input_ids)  # (B, L, D)
+
+    @classmethod
+    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
+        """``max_len`` defaults to the split's window length and may not be shorter."""
+        given = int(options.setdefault("max_len", ctx.max_len))
+        if given < ctx.max_len:
+            raise ValueError(f"model.max_len = {given} is shorter than the input windows "
+                             f"(train.max_len = {ctx.max_len}); set one value for both")
+        return cls.from_config(ctx.num_items, **options)
 
     def interests(self, batch: SeqBatch) -> Tensor:
         if batch.segment_ids is not None:
@@ -120,4 +147,5 @@ class SASRec(SequentialRecommender):
         return {"rec": rec}
 
     def extra_repr(self) -> str:
-        return f"num_items={self.num_items}, loss={self.loss!r}, num_negatives={self.num_negatives}"
+        return (f"num_items={self.num_items}, loss={self.loss!r}, num_negatives={self.num_negatives}, "
+                f"encoder={self.encoder_name!r}")

@@ -10,6 +10,12 @@ column ``t`` uses position row ``max_len - L + t``, so the newest item always ge
 row ``max_len - 1`` — exactly the positions of the original SASRec on a window of
 ``max_len``, and independent of how much left padding a batch carries (which
 makes :func:`trim_left_padding` exact).
+
+With ``mask_token=True`` the item table gets one more row, id ``N + 1``
+(:attr:`SequenceEmbedding.mask_id`), the ``[mask]`` input of masked-item
+(Cloze) training as in BERT4Rec (Sun et al., CIKM 2019). It is an input only:
+a model scores against :attr:`SequenceEmbedding.item_table`, rows ``0..N``, so
+the mask token never ranks and ``score_all`` keeps its ``(B, N + 1)`` shape.
 """
 
 from __future__ import annotations
@@ -56,6 +62,13 @@ class SequenceEmbedding(nn.Module):
         init_std: standard deviation of the normal initialisation (default 0.02); keep
             it small when the item table is also the output layer.
         layer_norm: apply LayerNorm after dropout (default True).
+        mask_token: add row ``N + 1`` for a ``[mask]`` input token (default False:
+            ``N + 1`` rows, parameters and initialisation draws as without the option).
+
+    Attributes:
+        mask_id: id of the mask token, ``N + 1`` (``None`` without ``mask_token``).
+        item_table: ``(N + 1, D)`` the item rows ``0..N`` to score against (the
+            whole table without ``mask_token``; a view without the mask row with it).
 
     Shapes:
         input ``(B, L)`` item ids, ``L <= max_len`` -> output ``(B, L, D)``; with a
@@ -70,12 +83,14 @@ class SequenceEmbedding(nn.Module):
         dropout: float = 0.0,
         init_std: float = 0.02,
         layer_norm: bool = True,
+        mask_token: bool = False,
     ) -> None:
         super().__init__()
         self.num_items = int(num_items)
         self.max_len = int(max_len)
         self.init_std = float(init_std)
-        self.item = nn.Embedding(self.num_items + 1, hidden_size, padding_idx=0)
+        self.mask_token = bool(mask_token)
+        self.item = nn.Embedding(self.num_items + 1 + int(self.mask_token), hidden_size, padding_idx=0)
         self.position = nn.Embedding(self.max_len, hidden_size)
         self.dropout = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden_size) if layer_norm else nn.Identity()
@@ -89,6 +104,21 @@ class SequenceEmbedding(nn.Module):
         if isinstance(self.norm, nn.LayerNorm):
             self.norm.reset_parameters()
 
+    @property
+    def mask_id(self) -> int | None:
+        """Item id of the ``[mask]`` token, ``N + 1``; ``None`` without ``mask_token``."""
+        return self.num_items + 1 if self.mask_token else None
+
+    @property
+    def item_table(self) -> Tensor:
+        """``(N + 1, D)`` item rows ``0..N`` (padding and real items) for scoring.
+
+        Without ``mask_token`` this is ``item.weight`` itself; with it, the view
+        ``item.weight[: N + 1]`` (gradients flow into the shared table).
+        """
+        weight = self.item.weight  # (N + 1 [+ 1], D)
+        return weight[: self.num_items + 1] if self.mask_token else weight  # (N + 1, D)
+
     def forward(
         self,
         input_ids: Tensor,
@@ -99,7 +129,7 @@ class SequenceEmbedding(nn.Module):
         """Embed ``(B, L)`` ids.
 
         Args:
-            input_ids: ``(B, L)`` left-padded item ids.
+            input_ids: ``(B, L)`` left-padded item ids (``mask_id`` allowed with ``mask_token``).
             position_ids: optional ``(B, L)`` column of each item in its own left-padded
                 window of ``width`` columns (packed rows, :mod:`graphrec.data.packing`);
                 ``None``: column ``t`` of this input.
@@ -127,4 +157,5 @@ class SequenceEmbedding(nn.Module):
         return self.norm(self.dropout(x))
 
     def extra_repr(self) -> str:
-        return f"num_items={self.num_items}, max_len={self.max_len}"
+        mask = f", mask_id={self.mask_id}" if self.mask_token else ""
+        return f"num_items={self.num_items}, max_len={self.max_len}{mask}"

@@ -1,4 +1,4 @@
-"""Causal self-attention encoder for left-padded item sequences (SASRec blocks).
+"""Self-attention encoder for left-padded item sequences (SASRec / BERT4Rec blocks).
 
 Kang & McAuley, "Self-Attentive Sequential Recommendation" (SASRec), ICDM 2018, §III-C/D;
 pre-LayerNorm residual blocks (Xiong et al., ICML 2020) with a final LayerNorm:
@@ -8,10 +8,13 @@ pre-LayerNorm residual blocks (Xiong et al., ICML 2020) with a final LayerNorm:
     H'' = H' + \\mathrm{Dropout}\\big(W_2\\,\\phi(W_1\\,\\mathrm{LN}(H') + b_1) + b_2\\big)
 
 The attention mask ``M`` lets a real position attend to the real positions up to
-and including itself, and a padding position attend only to itself. Every query
+and including itself (causal, SASRec), or with ``causal=False`` to every real
+position of its own sequence, past and future (bidirectional, BERT4Rec: Sun et al.,
+CIKM 2019); a padding position attends only to itself in both modes. Every query
 row therefore has at least one key, so softmax never sees an all-masked row: no
 NaN on left-padded input (the ``nn.TransformerEncoder`` + ``src_key_padding_mask``
-pitfall), and a real position's output never depends on padding or on the future.
+pitfall), and a real position's output never depends on padding (nor, when
+causal, on the future).
 Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`
 (fused kernels where available); on CPU with attention dropout, where SDPA falls
 back to its unfused path with a slow ``bernoulli_`` mask, the same math runs
@@ -26,8 +29,9 @@ padding (Beauty: mean length 9 in windows of 50), so
   columns are attended in windows of that width (:class:`AttentionLayout`), so
   its ``L^2`` cost follows each row's own length, not the batch's longest.
 
-Both are exact: every real position sees the same keys as in the plain padded
-computation (tests compare with unpadded single sequences).
+Both are exact in both modes: a row's window holds all of its real positions, so
+every real position sees the same keys as in the plain padded computation (tests
+compare with unpadded single sequences).
 """
 
 from __future__ import annotations
@@ -47,25 +51,37 @@ _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F
 DEFAULT_BUCKETS: tuple[int, ...] = (8, 16, 32)
 
 
-def causal_padding_mask(valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
+def causal_padding_mask(valid: Tensor, segment_ids: Tensor | None = None, causal: bool = True) -> Tensor:
     """Boolean attention mask (True = may attend) for a batch of sequences.
 
     .. math::
         M_{b,i,j} = (j \\le i \\wedge v_{b,j} \\wedge g_{b,i} = g_{b,j}) \\vee (i = j)
+        \\quad \\text{(causal)}, \\qquad
+        M_{b,i,j} = (v_{b,i} \\wedge v_{b,j} \\wedge g_{b,i} = g_{b,j}) \\vee (i = j)
+        \\quad \\text{(bidirectional)}
 
     Args:
         valid: ``(B, L)`` bool, True at real positions.
         segment_ids: optional ``(B, L)`` sequence id of each position when several
             sequences are packed into one row (:mod:`graphrec.data.packing`); attention
             then stays inside a segment. ``None``: one sequence per row.
+        causal: True (default): a real position sees its own past only; False: every
+            real position of its segment (past and future). Padding positions see only
+            themselves either way.
 
     Returns:
         ``(B, 1, L, L)`` bool mask, broadcast over heads.
     """
+    if not causal:
+        eye = torch.eye(valid.shape[1], dtype=torch.bool, device=valid.device)  # (L, L)
+        mask = valid.unsqueeze(2) & valid.unsqueeze(1)  # (B, L, L): query i, key j
+        if segment_ids is not None:
+            mask = mask & (segment_ids.unsqueeze(2) == segment_ids.unsqueeze(1))  # (B, L, L)
+        return (mask | eye).unsqueeze(1)  # (B, 1, L, L)
     length = valid.shape[1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=valid.device).tril_()  # (L, L)
+    lower = torch.ones(length, length, dtype=torch.bool, device=valid.device).tril_()  # (L, L)
     eye = torch.eye(length, dtype=torch.bool, device=valid.device)  # (L, L)
-    mask = causal.unsqueeze(0) & valid.unsqueeze(1)  # (B, L, L): query i, key j
+    mask = lower.unsqueeze(0) & valid.unsqueeze(1)  # (B, L, L): query i, key j
     if segment_ids is not None:
         mask = mask & (segment_ids.unsqueeze(2) == segment_ids.unsqueeze(1))  # (B, L, L)
     return (mask | eye).unsqueeze(1)  # (B, 1, L, L)
@@ -80,7 +96,8 @@ class AttentionBucket:
         slots: ``(P_k,)`` their flat positions in the bucket's ``(rows * width)`` window.
         rows: number of sequences (rows) in the bucket.
         width: window width ``w`` (the last ``w`` columns of each row).
-        mask: ``(rows, 1, w, w)`` boolean attention mask (:func:`causal_padding_mask`).
+        mask: ``(rows, 1, w, w)`` boolean attention mask (:func:`causal_padding_mask`,
+            causal or bidirectional).
     """
 
     tokens: Tensor
@@ -109,12 +126,17 @@ class AttentionLayout:
 
     @classmethod
     def build(
-        cls, valid: Tensor, segment_ids: Tensor | None = None, widths: tuple[int, ...] = DEFAULT_BUCKETS
+        cls,
+        valid: Tensor,
+        segment_ids: Tensor | None = None,
+        widths: tuple[int, ...] = DEFAULT_BUCKETS,
+        causal: bool = True,
     ) -> AttentionLayout:
         """Layout for a ``(B, L)`` validity mask (and optional packed-row segments).
 
         A row's span is ``L`` minus its first real column; it goes to the narrowest
-        width that holds its span (``L`` for the longest rows).
+        width that holds its span (``L`` for the longest rows). ``causal`` selects
+        the attention mask of every bucket (:func:`causal_padding_mask`).
         """
         b, length = valid.shape
         index = valid.reshape(-1).nonzero().squeeze(1)  # (P,)
@@ -135,7 +157,7 @@ class AttentionLayout:
             tokens = (bucket_of_token == k).nonzero().squeeze(1)  # (P_k,)
             slots = rank[row_of[tokens]] * width + col_of[tokens] - (length - width)  # (P_k,)
             seg = None if segment_ids is None else segment_ids[in_bucket, length - width :]
-            mask = causal_padding_mask(valid[in_bucket, length - width :], seg)  # (rows, 1, w, w)
+            mask = causal_padding_mask(valid[in_bucket, length - width :], seg, causal)  # (rows, 1, w, w)
             buckets.append(AttentionBucket(tokens, slots, rows, width, mask))
             order.append(tokens)
         inverse = torch.empty_like(index)
@@ -168,7 +190,9 @@ def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, dropout_p: float = 
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with a fused QKV projection, on packed rows.
+    """Multi-head self-attention with a fused QKV projection, on packed rows.
+
+    Causal or bidirectional as the layout's masks say (:meth:`AttentionLayout.build`).
 
     Args:
         hidden_size: model width ``D`` (divisible by ``num_heads``).
@@ -213,7 +237,7 @@ class CausalSelfAttention(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """One pre-LN block: causal self-attention then a position-wise feed-forward net.
+    """One pre-LN block: masked self-attention then a position-wise feed-forward net.
 
     Args:
         hidden_size: ``D``.
@@ -259,6 +283,9 @@ class TransformerBlock(nn.Module):
 class CausalTransformerEncoder(nn.Module):
     """A stack of SASRec blocks over left-padded sequences, with a final LayerNorm.
 
+    Causal by default (SASRec); ``causal=False`` gives the bidirectional encoder of
+    BERT4Rec with the same blocks and parameters.
+
     Args:
         hidden_size: model width ``D``.
         num_layers: number of blocks (default 2).
@@ -268,13 +295,20 @@ class CausalTransformerEncoder(nn.Module):
         activation: ``"relu"`` (default, SASRec) or ``"gelu"``.
         buckets: attention window widths (default ``(8, 16, 32)``; ``()`` attends every
             row over the batch's full width). Exact either way; only speed changes.
+        causal: True (default): position ``t`` attends to positions ``<= t``; False:
+            to every real position of its sequence (bidirectional).
 
     Shapes:
         ``x``: ``(B, L, D)`` embedded sequence, or ``(P, D)`` its real positions only
         (row-major, as ``x[valid]``); ``valid``: ``(B, L)`` bool, True at real
         positions; optional ``segment_ids``: ``(B, L)`` for packed rows (see
-        :func:`causal_padding_mask`) -> ``(B, L, D)``, zero at padding positions.
+        :func:`causal_padding_mask`); ``input_ids`` is accepted for the common
+        sequence-encoder interface (:mod:`graphrec.nn.encoders`) and unused
+        -> ``(B, L, D)``, zero at padding positions.
     """
+
+    #: accepts packed rows (``segment_ids``, :mod:`graphrec.data.packing`)
+    supports_packing: bool = True
 
     def __init__(
         self,
@@ -285,9 +319,11 @@ class CausalTransformerEncoder(nn.Module):
         ffn_multiplier: int = 1,
         activation: str = "relu",
         buckets: tuple[int, ...] = DEFAULT_BUCKETS,
+        causal: bool = True,
     ) -> None:
         super().__init__()
         self.buckets = tuple(int(w) for w in buckets)
+        self.causal = bool(causal)
         self.layers = nn.ModuleList(
             TransformerBlock(hidden_size, num_heads, dropout, ffn_multiplier, activation)
             for _ in range(num_layers)
@@ -300,14 +336,16 @@ class CausalTransformerEncoder(nn.Module):
             layer.reset_parameters()  # type: ignore[operator]  # ModuleList items are typed as Module
         self.norm.reset_parameters()
 
-    def forward(self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None, input_ids: Tensor | None = None
+    ) -> Tensor:
         b, length = valid.shape
         d = x.shape[-1]
         if x.dim() == 3 and x.shape[:2] != valid.shape:
             raise ValueError(
                 f"valid mask {tuple(valid.shape)} does not match input (B, L) = {tuple(x.shape[:2])}"
             )
-        layout = AttentionLayout.build(valid, segment_ids, self.buckets)
+        layout = AttentionLayout.build(valid, segment_ids, self.buckets, self.causal)
         if x.dim() == 3:
             h = x.reshape(b * length, d).index_select(0, layout.index)  # (P, D) real positions only
         elif x.shape[0] == layout.index.numel():
@@ -318,3 +356,6 @@ class CausalTransformerEncoder(nn.Module):
             h = layer(h, layout)  # (P, D)
         h = self.norm(h)  # (P, D)
         return h.new_zeros(b * length, d).index_copy(0, layout.index, h).view(b, length, d)  # (B, L, D)
+
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, buckets={self.buckets}"

@@ -156,3 +156,25 @@ def test_loss_independent_of_left_padding_amount() -> None:
         user_ids=torch.arange(1),
     )
     torch.testing.assert_close(model.loss_terms(narrow)["rec"], model.loss_terms(wide)["rec"])
+
+
+@pytest.mark.parametrize("encoder", ["gru", "session_gnn"])
+def test_other_encoders_learn_a_deterministic_successor(encoder: str) -> None:
+    num_items, length = 12, 6
+    starts = torch.arange(1, num_items - length + 1)  # (7,)
+    seq = starts[:, None] + torch.arange(length + 1)[None, :]  # (7, 7)
+    batch = SeqBatch(input_ids=seq[:, :-1], target_ids=seq[:, 1:], user_ids=torch.arange(len(seq)))
+    torch.manual_seed(0)
+    model = SASRec(num_items, hidden_size=16, num_layers=1, max_len=length, dropout=0.0, encoder=encoder)
+    assert not model.supports_packing  # the trainer packs only transformer batches
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    first = model.loss_terms(batch)["rec"].item()
+    for _ in range(80):
+        opt.zero_grad()
+        loss = model.loss_terms(batch)["rec"]
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.2 * first
+    model.eval()
+    test = SeqBatch(input_ids=torch.tensor([[0, 0, 0, 2, 3, 4]]), user_ids=torch.arange(1))
+    assert int(model.score_all(test).argmax()) == 5

@@ -72,3 +72,42 @@ def test_packed_output_equals_dense_selection() -> None:
     torch.testing.assert_close(emb(ids, valid=valid), emb(ids)[valid])
     pos = torch.tensor([[0, 0, 0, 1], [0, 1, 2, 3]])
     torch.testing.assert_close(emb(ids, pos, 4, valid=valid), emb(ids, pos, 4)[valid])
+
+
+def test_mask_token_row_ids_and_scoring_table() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6, mask_token=True)
+    assert emb.mask_id == 6
+    assert emb.item.weight.shape == (7, 4)  # padding, items 1..5, [mask]
+    assert emb.item_table.shape == (6, 4)  # rows 0..N only: the mask token never ranks
+    assert emb.item_table.data_ptr() == emb.item.weight.data_ptr()  # a view, not a copy
+    assert torch.all(emb.item.weight[0] == 0) and emb.item.weight[6].abs().sum() > 0
+    out = emb(torch.tensor([[0, 3, 6]]))  # the mask id is a valid input
+    assert out.shape == (1, 3, 4) and torch.isfinite(out).all()
+    emb.item_table.sum().backward()
+    grad = emb.item.weight.grad
+    assert grad is not None and torch.all(grad[:6] == 1) and torch.all(grad[6] == 0)
+    assert "mask_id=6" in repr(emb)
+
+
+def test_default_embedding_unchanged_by_mask_option() -> None:
+    torch.manual_seed(0)
+    emb = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6, dropout=0.1)
+    assert emb.mask_id is None and emb.item_table is emb.item.weight
+    shapes = {k: tuple(v.shape) for k, v in emb.state_dict().items()}
+    assert shapes == {
+        "item.weight": (6, 4),
+        "position.weight": (6, 4),
+        "norm.weight": (4,),
+        "norm.bias": (4,),
+    }
+    # the same random draws as the constructor always made: two tables, then the two normal inits
+    torch.manual_seed(0)
+    item, position = torch.nn.Embedding(6, 4, padding_idx=0), torch.nn.Embedding(6, 4)
+    torch.nn.init.normal_(item.weight, std=0.02)
+    torch.nn.init.normal_(position.weight, std=0.02)
+    assert torch.equal(emb.item.weight[1:], item.weight[1:])
+    assert torch.equal(emb.position.weight, position.weight)
+    torch.manual_seed(0)
+    explicit = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6, dropout=0.1, mask_token=False)
+    assert all(torch.equal(a, b) for a, b in zip(explicit.state_dict().values(), emb.state_dict().values()))

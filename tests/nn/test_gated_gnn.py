@@ -42,3 +42,21 @@ def test_batched_sessions_are_independent() -> None:
     assert torch.allclose(both[: len(g0.x)], alone, atol=1e-6)
     both.sum().backward()
     assert all(p.grad is not None for p in cell.parameters())
+
+
+def test_relation_step_generalises_step_and_is_directed() -> None:
+    torch.manual_seed(0)
+    cell = GatedSessionGNN(4, num_steps=1)
+    ei = torch.tensor([[0, 0, 1], [1, 2, 2]])
+    h = torch.randn(3, 4)
+    w_in, w_out = degree_normalized_weights(ei, torch.ones(3), 3)
+    assert torch.equal(cell.step(h, ei, w_in, w_out), cell.relation_step(h, ei, w_in, ei.flip(0), w_out))
+    # two channels along forward edges only: node 0 has no in-neighbours, so changing
+    # nodes 1 and 2 leaves it unchanged
+    other = torch.tensor([[0, 1], [2, 2]])  # second channel: 0 -> 2, 1 -> 2
+    out = cell.forward_relations(h, ei, other)
+    changed = h.clone()
+    changed[1:] = torch.randn(2, 4)
+    out2 = cell.forward_relations(changed, ei, other)
+    torch.testing.assert_close(out2[0], out[0])
+    assert not torch.allclose(out2[2], out[2])

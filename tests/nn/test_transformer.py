@@ -179,3 +179,91 @@ def test_packed_input_equals_dense_input() -> None:
     torch.testing.assert_close(enc(x[valid], valid), enc(x, valid))
     with pytest.raises(ValueError, match="packed input has 5 rows"):
         enc(torch.randn(5, D), valid)
+
+
+def test_bidirectional_mask_hand_worked() -> None:
+    valid = torch.tensor([[False, True, True]])
+    expected = torch.tensor(
+        [
+            [True, False, False],  # padding row: only itself, never the real positions
+            [False, True, True],  # first real item: itself and the future
+            [False, True, True],
+        ]
+    )
+    assert torch.equal(causal_padding_mask(valid, causal=False)[0, 0], expected)
+    segments = torch.tensor([[0, 1, 2, 2]])
+    mask = causal_padding_mask(torch.tensor([[False, True, True, True]]), segments, causal=False)[0, 0]
+    expected = torch.tensor(
+        [
+            [True, False, False, False],
+            [False, True, False, False],  # sequence 1 alone
+            [False, False, True, True],  # sequence 2 sees its own future, not sequence 1
+            [False, False, True, True],
+        ]
+    )
+    assert torch.equal(mask, expected)
+    # the default stays causal
+    assert torch.equal(causal_padding_mask(valid), causal_padding_mask(valid, causal=True))
+
+
+def test_future_visible_only_when_bidirectional() -> None:
+    torch.manual_seed(0)
+    causal = CausalTransformerEncoder(D, num_layers=2, num_heads=2).eval()
+    bidirectional = CausalTransformerEncoder(D, num_layers=2, num_heads=2, causal=False).eval()
+    bidirectional.load_state_dict(causal.state_dict())  # same parameters, only the mask differs
+    valid = _left_padded([4], 6)
+    x = torch.randn(1, 6, D)
+    changed = x.clone()
+    changed[:, 5] = torch.randn(D)  # a later (the newest) item
+    torch.testing.assert_close(causal(changed, valid)[:, :5], causal(x, valid)[:, :5])
+    earlier_b, earlier_c = bidirectional(x, valid)[:, 2:5], bidirectional(changed, valid)[:, 2:5]
+    assert (earlier_b - earlier_c).abs().amax(-1).min() > 1e-4  # every earlier real position moved
+    # but never through padding: padding values are ignored in both modes
+    garbage = x.clone()
+    garbage[~valid] = 1e3
+    torch.testing.assert_close(bidirectional(garbage, valid), bidirectional(x, valid))
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_finite_and_zero_padding_on_left_padding_both_modes(causal: bool) -> None:
+    torch.manual_seed(0)
+    enc = CausalTransformerEncoder(D, num_layers=2, num_heads=2, dropout=0.5, causal=causal)
+    valid = _left_padded([0, 1, 3, 6], 6)  # includes an all-padding row
+    x = torch.randn(4, 6, D, requires_grad=True)
+    for mode in (True, False):
+        enc.train(mode)
+        out = enc(x, valid)
+        assert torch.isfinite(out).all() and torch.all(out[~valid] == 0)
+    enc.train()
+    enc(x, valid)[valid].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and torch.all(x.grad[~valid] == 0)
+
+
+def test_bidirectional_buckets_packing_and_segments_are_exact() -> None:
+    torch.manual_seed(0)
+    lengths = [1, 2, 3, 5, 7, 0, 4]
+    valid = _left_padded(lengths, 7)
+    x = torch.randn(len(lengths), 7, D, requires_grad=True)
+    bucketed = CausalTransformerEncoder(D, num_layers=2, num_heads=2, buckets=(2, 4), causal=False)
+    plain = CausalTransformerEncoder(D, num_layers=2, num_heads=2, buckets=(), causal=False)
+    plain.load_state_dict(bucketed.state_dict())
+    out_b, out_p = bucketed(x, valid), plain(x, valid)
+    torch.testing.assert_close(out_b, out_p, rtol=1e-5, atol=1e-6)
+    (g_b,) = torch.autograd.grad(out_b.square().sum(), x)
+    (g_p,) = torch.autograd.grad(out_p.square().sum(), x)
+    torch.testing.assert_close(g_b, g_p, rtol=1e-5, atol=1e-6)
+    # packed (P, D) input, and each row as an unpadded sequence alone
+    bucketed.eval()
+    out = bucketed(x, valid)
+    torch.testing.assert_close(bucketed(x[valid], valid), out)
+    for b, n in enumerate(lengths):
+        if n:
+            alone = bucketed(x[b : b + 1, 7 - n :], torch.ones(1, n, dtype=torch.bool))
+            torch.testing.assert_close(out[b, 7 - n :], alone[0], rtol=1e-5, atol=1e-5)
+    # two sequences packed into one row give the outputs they get alone
+    row_valid = torch.tensor([[False, True, True, True]])
+    segments = torch.tensor([[0, 1, 2, 2]])
+    xs = torch.randn(1, 4, D)
+    packed = bucketed(xs, row_valid, segments)
+    torch.testing.assert_close(packed[0, 2:], bucketed(xs[:, 2:], row_valid[:, 2:])[0], rtol=1e-5, atol=1e-5)
+    assert "causal=False" in repr(bucketed)

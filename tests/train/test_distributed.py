@@ -40,10 +40,10 @@ def test_single_process_without_env() -> None:
     assert info == DistInfo() and not info.is_distributed and info.is_main
 
 
-def _run(args: list[str], out: Path) -> dict:
+def _run(args: list[str], out: Path, *worker_args: str) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
-    command = [sys.executable, *args, str(WORKER), str(out)]
+    command = [sys.executable, *args, str(WORKER), str(out), *worker_args]
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:  # one retry: the rendezvous port can race with other jobs on the host
         proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
@@ -61,3 +61,23 @@ def test_two_cpu_processes_match_single_process(tmp_path: Path) -> None:
         assert ddp[which]["num_users"] == single[which]["num_users"]
         for key in ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR"):
             assert ddp[which][key] == pytest.approx(single[which][key], abs=1e-4), (which, key)
+
+
+def test_per_row_and_in_batch_terms_match_their_single_process_twin(tmp_path: Path) -> None:
+    """Two ranks, a per-row term and an in-batch-negatives InfoNCE: equal to one process that
+    computes the InfoNCE on the same two row slices separately (the negatives of a row are the
+    rows of its rank) and weights them by rows; per-row terms are exact means over the batch."""
+    twin = _run([], tmp_path / "single.json", "intent", "2")
+    ddp = _run(["-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"], tmp_path / "ddp.json",
+               "intent", "1")
+    assert twin["world_size"] == 1 and ddp["world_size"] == 2
+    for ours, theirs in zip(ddp["terms"], twin["terms"], strict=True):
+        assert set(ours) == {"loss/ce", "loss/norm", "loss/intent", "loss/cl"}
+        for key in ours:
+            assert ours[key] == pytest.approx(theirs[key], abs=1e-4), key
+    assert ddp["losses"] == pytest.approx(twin["losses"], abs=1e-4)
+    for key in ("HR@10", "NDCG@10", "MRR"):
+        assert ddp["test"][key] == pytest.approx(twin["test"][key], abs=1e-4), key
+    # and the twin is not the whole-batch loss: one process with global in-batch negatives differs
+    whole = _run([], tmp_path / "whole.json", "intent", "1")
+    assert whole["terms"][0]["loss/cl"] != pytest.approx(twin["terms"][0]["loss/cl"], abs=1e-4)

@@ -3,7 +3,8 @@
 ``load_dataset(spec)`` accepts, in the order they are tried:
 
 * ``"synthetic"``: the embedded generator (:mod:`graphrec.data.synthetic`),
-  offline; keyword options go to :func:`~graphrec.data.synthetic.generate_synthetic`;
+  offline; keyword options are fields of
+  :class:`~graphrec.data.synthetic.SyntheticConfig`;
 * a prepared dataset directory (holds ``meta.json``, written by ``graphrec prepare``
   or :meth:`SequenceDataset.save`): loaded directly, checksum verified;
 * an S3Rec/ICLRec directory: ``<Name>.txt`` + ``<Name>_item2attributes.json``
@@ -83,11 +84,13 @@ def load_dataset(spec: str | os.PathLike[str], **synthetic_options: Any) -> Sequ
 
     Args:
         spec: ``"synthetic"`` or a path to a directory or file.
-        synthetic_options: keyword arguments of
-            :func:`~graphrec.data.synthetic.generate_synthetic`; only with ``"synthetic"``.
+        synthetic_options: fields of :class:`~graphrec.data.synthetic.SyntheticConfig`
+            (e.g. ``num_users=500, seed=1``); only with ``"synthetic"``.
 
     Raises:
-        ValueError: ``synthetic_options`` given with a path.
+        ValueError: ``synthetic_options`` given with a path, an option that is not a
+            field of :class:`~graphrec.data.synthetic.SyntheticConfig` (the valid
+            keys are listed) or invalid values.
         DataFormatError: the path does not exist or matches none of the formats.
     """
     if str(spec) == "synthetic":

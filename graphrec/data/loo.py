@@ -7,9 +7,10 @@ For a user with sequence ``s`` of length ``n >= 3``:
 * test predicts ``s[-1]`` from ``s[:-1]``.
 
 Users with fewer than 3 interactions are not evaluated; their whole sequence is
-used for training (it contains no held-out item). Inputs are the last ``max_len``
-items, left-padded with 0. All arrays are built with vectorised numpy indexing,
-once, so that batching is a row slice.
+used for training (it contains no held-out item); :func:`loo_train_ends` is that
+rule, for every piece of code that must see the training part only (item counts,
+graphs). Inputs are the last ``max_len`` items, left-padded with 0. All arrays
+are built with vectorised numpy indexing, once, so that batching is a row slice.
 """
 
 from __future__ import annotations
@@ -22,28 +23,41 @@ import torch
 from graphrec.data.batch import SeqBatch
 from graphrec.data.csr import csr_slices
 from graphrec.data.dataset import SequenceDataset
+from graphrec.data.padded import PaddedTrainRows, left_padded_windows
+
+#: users with at least this many items hold out a validation and a test item
+MIN_EVAL_LENGTH = 3
 
 
-def left_padded_windows(items: np.ndarray, ends: np.ndarray, starts: np.ndarray, max_len: int) -> np.ndarray:
-    """Rows ``items[max(start, end - max_len):end]``, left-padded with 0 to ``max_len``.
+def loo_evaluated(indptr: np.ndarray) -> np.ndarray:
+    """``(U,)`` bool: which users are evaluated (at least :data:`MIN_EVAL_LENGTH` items).
 
     Args:
-        items: ``(nnz,)`` flat item array.
-        ends: ``(R,)`` exclusive end offsets.
-        starts: ``(R,)`` offsets where each row's sequence begins.
-        max_len: window length ``L``.
+        indptr: ``(U + 1,)`` CSR offsets of the users' sequences.
+    """
+    return np.diff(indptr) >= MIN_EVAL_LENGTH
+
+
+def loo_train_ends(indptr: np.ndarray) -> np.ndarray:
+    """``(U,)`` exclusive end offsets of each user's training part under leave-one-out.
+
+    The hold-out rule: a user with sequence ``s`` of length ``n >= 3`` trains on
+    ``s[:-2]`` (``s[-2]`` is the validation target, ``s[-1]`` the test target); a
+    shorter user is not evaluated and trains on all of ``s``. User ``u``'s
+    training items are ``items[indptr[u]:ends[u]]``.
+
+    Args:
+        indptr: ``(U + 1,)`` CSR offsets of the users' sequences.
 
     Returns:
-        ``(R, L)`` int64 array.
+        ``(U,)`` offsets, ``indptr[u + 1] - 2`` or ``indptr[u + 1]``.
     """
-    idx = ends[:, None] - max_len + np.arange(max_len)[None, :]  # (R, L)
-    valid = idx >= starts[:, None]
-    out = np.where(valid, items[np.clip(idx, 0, max(len(items) - 1, 0))] if len(items) else 0, 0)
-    return out.astype(np.int64)
+    ends = indptr[1:]
+    return np.where(loo_evaluated(indptr), ends - 2, ends)
 
 
 @dataclass
-class LeaveOneOutSplit:
+class LeaveOneOutSplit(PaddedTrainRows):
     """Pre-padded leave-one-out arrays for one dataset.
 
     Attributes:
@@ -71,21 +85,15 @@ class LeaveOneOutSplit:
         return self.dataset.num_items
 
     @property
-    def num_train_rows(self) -> int:
-        return len(self.train_users)
-
-    @property
     def num_eval_rows(self) -> int:
         return len(self.eval_users)
 
     @classmethod
     def build(cls, dataset: SequenceDataset, max_len: int = 50) -> LeaveOneOutSplit:
         indptr, items = dataset.indptr, dataset.items
-        lengths = np.diff(indptr)
         starts = indptr[:-1]
-        evaluated = lengths >= 3
-        # training sequence: s[:-2] for evaluated users, s for the rest
-        train_end = np.where(evaluated, indptr[1:] - 2, indptr[1:])
+        evaluated = loo_evaluated(indptr)
+        train_end = loo_train_ends(indptr)  # s[:-2] for evaluated users, s for the rest
         has_pair = (train_end - starts) >= 2
         train_users = np.nonzero(has_pair)[0]
         t_start, t_end = starts[train_users], train_end[train_users]
@@ -107,14 +115,6 @@ class LeaveOneOutSplit:
         )
 
     # ---------------------------------------------------------------- batches
-    def train_batch(self, rows: np.ndarray) -> SeqBatch:
-        """Training batch for the given row indices into ``train_inputs``."""
-        return SeqBatch(
-            input_ids=torch.from_numpy(self.train_inputs[rows]),
-            target_ids=torch.from_numpy(self.train_targets[rows]),
-            user_ids=torch.from_numpy(self.train_users[rows]),
-        )
-
     def eval_batch(self, which: str, rows: np.ndarray, with_history: bool = False) -> SeqBatch:
         """Evaluation batch (``which`` = "valid" or "test") for rows of ``eval_users``.
 
@@ -142,7 +142,8 @@ class LeaveOneOutSplit:
     def train_item_counts(self) -> np.ndarray:
         """``(N + 1,)`` item frequencies over training targets and inputs (no held-out items)."""
         indptr = self.dataset.indptr
-        lengths = np.diff(indptr)
-        train_end = np.where(lengths >= 3, indptr[1:] - 2, indptr[1:])
-        keep = np.arange(len(self.dataset.items)) < np.repeat(train_end, lengths)
+        keep = np.arange(len(self.dataset.items)) < np.repeat(loo_train_ends(indptr), np.diff(indptr))
         return np.bincount(self.dataset.items[keep], minlength=self.num_items + 1)
+
+
+__all__ = ["MIN_EVAL_LENGTH", "LeaveOneOutSplit", "left_padded_windows", "loo_evaluated", "loo_train_ends"]

@@ -61,7 +61,10 @@ take a few tens of milliseconds. The same seed gives the same checksum.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+import functools
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +73,7 @@ import pandas as pd
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions, interactions_from_dataset
+from graphrec.train.config import check_keys
 
 DESCRIPTION = "synthetic sequences with planted intents, category co-occurrence and item chains (offline)"
 EXAMPLES = """\
@@ -79,25 +83,64 @@ EXAMPLES = """\
 """
 
 
+def _param(default: Any, doc: str, **metadata: Any) -> Any:
+    """A :class:`SyntheticConfig` field: its default and the line that documents it."""
+    return field(default=default, metadata={"doc": doc, **metadata})
+
+
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Parameters of :func:`generate_synthetic` (see the module docstring for the symbols)."""
+    """Parameters of :func:`generate_synthetic` (see the module docstring for the symbols).
 
-    num_users: int = 3000  # U
-    num_items: int = 1500  # N
-    num_categories: int = 30  # C
-    num_intents: int = 10  # K
-    categories_per_intent: int = 3  # m
-    intents_per_user: tuple[int, int] = (1, 3)  # (n_lo, n_hi)
-    noise: float = 0.1  # eta
-    mean_length: float = 12.0  # L-bar
-    min_length: int = 5
-    max_length: int = 200
-    length_sigma: float = 0.8  # s
-    popularity_exponent: float = 0.8  # a
-    transition_prob: float = 0.6  # rho
-    intent_stickiness: float = 0.8  # kappa
-    seed: int = 0
+    The one place that names, documents (each field's ``doc``, also the help of
+    ``graphrec prepare synthetic``), defaults and validates the generator's
+    parameters. Float fields are stored as ``float`` and ``intents_per_user`` as a
+    tuple of ints, whatever numbers they were given; an invalid combination raises
+    ``ValueError`` at construction.
+    """
+
+    num_users: int = _param(3000, "U, number of users")
+    num_items: int = _param(1500, "N, number of items")
+    num_categories: int = _param(30, "C, number of categories")
+    num_intents: int = _param(10, "K, number of latent intents")
+    categories_per_intent: int = _param(3, "m, categories owned by each intent")
+    intents_per_user: tuple[int, int] = _param(
+        (1, 3), "(n_lo, n_hi): intents per user, uniform in LO..HI", metavar=("LO", "HI")
+    )
+    noise: float = _param(0.1, "eta, fraction of noise items")
+    mean_length: float = _param(12.0, "L-bar, mean sequence length before clipping")
+    min_length: int = _param(5, "L_min, shortest generated sequence")
+    max_length: int = _param(200, "L_max, longest generated sequence")
+    length_sigma: float = _param(0.8, "s, spread of the lognormal sequence length")
+    popularity_exponent: float = _param(0.8, "a, Zipf exponent of item popularity")
+    transition_prob: float = _param(0.6, "rho, chance to follow the item chain")
+    intent_stickiness: float = _param(0.8, "kappa, chance to keep the intent")
+    seed: int = _param(0, "random seed")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value, kind = getattr(self, f.name), _field_types()[f.name]
+            if kind is float:
+                object.__setattr__(self, f.name, float(value))
+            elif typing.get_origin(kind) is tuple:
+                object.__setattr__(self, f.name, tuple(int(v) for v in value))
+        self.validate()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], base: SyntheticConfig | None = None) -> SyntheticConfig:
+        """``base`` (default: the defaults) with ``options`` replaced.
+
+        Raises:
+            ValueError: a key that is not a field (the valid keys are listed), or
+                invalid values.
+            TypeError: ``base`` is not a :class:`SyntheticConfig`.
+        """
+        if base is not None and not isinstance(base, SyntheticConfig):
+            raise TypeError(
+                f"expected a SyntheticConfig, got {type(base).__name__}; pass the parameters by keyword"
+            )
+        check_keys(options, [f.name for f in fields(cls)], "synthetic")
+        return replace(base, **options) if base is not None else cls(**options)
 
     def validate(self) -> None:
         if self.num_users < 1 or self.num_items < 1:
@@ -111,6 +154,8 @@ class SyntheticConfig:
                 f"num_intents * categories_per_intent = {self.num_intents * self.categories_per_intent} "
                 f"exceeds num_categories = {self.num_categories} (intents own disjoint categories)"
             )
+        if len(self.intents_per_user) != 2:
+            raise ValueError(f"intents_per_user must be a pair (lo, hi), got {self.intents_per_user}")
         lo, hi = self.intents_per_user
         if not 1 <= lo <= hi <= self.num_intents:
             raise ValueError(f"intents_per_user {self.intents_per_user} must satisfy 1 <= lo <= hi <= "
@@ -122,6 +167,12 @@ class SyntheticConfig:
             raise ValueError("lengths must satisfy 1 <= min_length <= max_length")
         if self.mean_length <= 0 or self.length_sigma < 0:
             raise ValueError("mean_length must be > 0 and length_sigma >= 0")
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    """Field name -> resolved type of :class:`SyntheticConfig`."""
+    return typing.get_type_hints(SyntheticConfig)
 
 
 @dataclass(frozen=True)
@@ -156,39 +207,26 @@ def _draw(cumulative: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarr
 
 
 def generate_synthetic_with_truth(
-    num_users: int = 3000,
-    num_items: int = 1500,
-    num_categories: int = 30,
-    num_intents: int = 10,
-    categories_per_intent: int = 3,
-    intents_per_user: tuple[int, int] = (1, 3),
-    noise: float = 0.1,
-    mean_length: float = 12.0,
-    min_length: int = 5,
-    max_length: int = 200,
-    seed: int = 0,
-    length_sigma: float = 0.8,
-    popularity_exponent: float = 0.8,
-    transition_prob: float = 0.6,
-    intent_stickiness: float = 0.8,
+    config: SyntheticConfig | None = None, **options: Any
 ) -> tuple[SequenceDataset, SyntheticTruth]:
     """Generate the dataset and return it with its :class:`SyntheticTruth`.
 
-    Args: see :class:`SyntheticConfig` and the module docstring.
+    Args:
+        config: the parameters (default: :class:`SyntheticConfig` defaults).
+        options: fields of :class:`SyntheticConfig` to replace, e.g.
+            ``generate_synthetic_with_truth(num_users=500, seed=1)``.
 
     Returns:
         ``(dataset, truth)``; ``dataset.meta["synthetic"]`` holds the parameters
         and the intent -> categories table.
+
+    Raises:
+        ValueError: an unknown option (the valid ones are listed) or invalid values.
     """
-    cfg = SyntheticConfig(
-        num_users, num_items, num_categories, num_intents, categories_per_intent,
-        (int(intents_per_user[0]), int(intents_per_user[1])), float(noise), float(mean_length),
-        min_length, max_length, float(length_sigma), float(popularity_exponent), float(transition_prob),
-        float(intent_stickiness), seed,
-    )
-    cfg.validate()
-    rng = np.random.default_rng(seed)
-    U, N, C, K, m = num_users, num_items, num_categories, num_intents, categories_per_intent
+    cfg = SyntheticConfig.from_options(options, config)
+    rng = np.random.default_rng(cfg.seed)
+    U, N, C = cfg.num_users, cfg.num_items, cfg.num_categories
+    K, m = cfg.num_intents, cfg.categories_per_intent
 
     # 1-2. items -> categories -> intents
     category = np.zeros(N + 1, dtype=np.int64)
@@ -226,7 +264,7 @@ def generate_synthetic_with_truth(
     theta_cum = np.cumsum(theta, axis=1)
     mu = np.log(cfg.mean_length) - cfg.length_sigma**2 / 2
     lengths = np.clip(np.rint(np.exp(mu + cfg.length_sigma * rng.standard_normal(U))),
-                      min_length, max_length).astype(np.int64)
+                      cfg.min_length, cfg.max_length).astype(np.int64)
 
     # 6. steps, vectorised over users
     T = int(lengths.max())
@@ -271,67 +309,52 @@ def generate_synthetic_with_truth(
     return dataset, truth
 
 
-def generate_synthetic(
-    num_users: int = 3000,
-    num_items: int = 1500,
-    num_categories: int = 30,
-    num_intents: int = 10,
-    categories_per_intent: int = 3,
-    intents_per_user: tuple[int, int] = (1, 3),
-    noise: float = 0.1,
-    mean_length: float = 12.0,
-    min_length: int = 5,
-    max_length: int = 200,
-    seed: int = 0,
-    **extra: float,
-) -> SequenceDataset:
+def generate_synthetic(config: SyntheticConfig | None = None, **options: Any) -> SequenceDataset:
     """The dataset of :func:`generate_synthetic_with_truth` without the truth.
 
-    ``extra`` takes ``length_sigma``, ``popularity_exponent``, ``transition_prob``
-    and ``intent_stickiness``.
+    Args:
+        config: the parameters (default: :class:`SyntheticConfig` defaults).
+        options: fields of :class:`SyntheticConfig` to replace, e.g.
+            ``generate_synthetic(num_users=500, seed=1)``.
     """
-    dataset, _ = generate_synthetic_with_truth(
-        num_users, num_items, num_categories, num_intents, categories_per_intent, intents_per_user,
-        noise, mean_length, min_length, max_length, seed, **extra,  # type: ignore[arg-type]
-    )
+    dataset, _ = generate_synthetic_with_truth(config, **options)
     return dataset
 
 
 # ------------------------------------------------------------------ source contract
+#: ``min_length`` / ``max_length`` are set together by ``--length-range MIN MAX``
+#: (``--min-length`` is the shared sequence-length filter)
+_LENGTH_RANGE = ("min_length", "max_length")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = SyntheticConfig()
-    parser.add_argument("--num-users", type=int, default=d.num_users, help=f"U (default {d.num_users})")
-    parser.add_argument("--num-items", type=int, default=d.num_items, help=f"N (default {d.num_items})")
-    parser.add_argument("--num-categories", type=int, default=d.num_categories,
-                        help=f"C (default {d.num_categories})")
-    parser.add_argument("--num-intents", type=int, default=d.num_intents, help=f"K (default {d.num_intents})")
-    parser.add_argument("--categories-per-intent", type=int, default=d.categories_per_intent,
-                        help=f"m (default {d.categories_per_intent})")
-    parser.add_argument("--intents-per-user", type=int, nargs=2, default=list(d.intents_per_user),
-                        metavar=("LO", "HI"), help="intents per user, uniform in LO..HI (default 1 3)")
-    parser.add_argument("--noise", type=float, default=d.noise,
-                        help=f"noise fraction eta (default {d.noise})")
-    parser.add_argument("--mean-length", type=float, default=d.mean_length,
-                        help=f"mean sequence length before clipping (default {d.mean_length})")
-    parser.add_argument("--length-range", type=int, nargs=2, default=[d.min_length, d.max_length],
-                        metavar=("MIN", "MAX"),
-                        help=f"clip generated lengths to MIN..MAX (default {d.min_length} {d.max_length})")
-    parser.add_argument("--transition-prob", type=float, default=d.transition_prob,
-                        help=f"rho, chance to follow the item chain (default {d.transition_prob})")
-    parser.add_argument("--intent-stickiness", type=float, default=d.intent_stickiness,
-                        help=f"kappa, chance to keep the intent (default {d.intent_stickiness})")
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    """One option per :class:`SyntheticConfig` field, with its doc and default."""
+    defaults = SyntheticConfig()
+    fields_by_name = {f.name: f for f in fields(SyntheticConfig)}
+    for f in fields_by_name.values():
+        if f.name == _LENGTH_RANGE[1]:
+            continue
+        if f.name == _LENGTH_RANGE[0]:
+            low, high = (getattr(defaults, name) for name in _LENGTH_RANGE)
+            docs = "; ".join(fields_by_name[name].metadata["doc"] for name in _LENGTH_RANGE)
+            parser.add_argument("--length-range", type=int, nargs=2, default=[low, high],
+                                metavar=("MIN", "MAX"),
+                                help=f"clip generated lengths to MIN..MAX: {docs} (default {low} {high})")
+            continue
+        kind, default = _field_types()[f.name], getattr(defaults, f.name)
+        option: dict[str, Any] = {"type": kind, "default": default}
+        if typing.get_origin(kind) is tuple:
+            option = {"type": typing.get_args(kind)[0], "nargs": len(typing.get_args(kind)),
+                      "default": list(default), "metavar": f.metadata["metavar"]}
+            default = " ".join(map(str, default))
+        parser.add_argument("--" + f.name.replace("_", "-"), **option,
+                            help=f"{f.metadata['doc']} (default {default})")
 
 
 def from_args(args: argparse.Namespace, filters: dict[str, Any]) -> SequenceDataset:
-    dataset = generate_synthetic(
-        num_users=args.num_users, num_items=args.num_items, num_categories=args.num_categories,
-        num_intents=args.num_intents, categories_per_intent=args.categories_per_intent,
-        intents_per_user=tuple(args.intents_per_user), noise=args.noise, mean_length=args.mean_length,
-        min_length=args.length_range[0], max_length=args.length_range[1], seed=args.seed,
-        transition_prob=args.transition_prob, intent_stickiness=args.intent_stickiness,
-    )
-    return apply_filters_to_dataset(dataset, filters)
+    options = {f.name: getattr(args, f.name) for f in fields(SyntheticConfig) if f.name not in _LENGTH_RANGE}
+    options.update(zip(_LENGTH_RANGE, args.length_range, strict=True))
+    return apply_filters_to_dataset(generate_synthetic(SyntheticConfig(**options)), filters)
 
 
 def apply_filters_to_dataset(dataset: SequenceDataset, filters: dict[str, Any] | None) -> SequenceDataset:

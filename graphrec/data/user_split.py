@@ -27,8 +27,8 @@ Framework for Recommendation*, KDD 2020, §4.1):
   each user's newest windows.
 
 All arrays are built once with vectorised numpy indexing so that a batch is a
-row slice; :meth:`UserSplit.train_batch` gives the same :class:`SeqBatch` as the
-leave-one-out split, so one trainer trains on either protocol.
+row slice; :meth:`UserSplit.train_batch` is the leave-one-out split's
+(:class:`~graphrec.data.padded.PaddedTrainRows`), so one trainer trains on either protocol.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from torch import Tensor
 from graphrec.data.batch import SeqBatch
 from graphrec.data.csr import slice_positions
 from graphrec.data.dataset import SequenceDataset
-from graphrec.data.loo import left_padded_windows
+from graphrec.data.padded import PaddedTrainRows, left_padded_windows
 
 _GROUPS = ("train", "valid", "test")
 
@@ -130,7 +130,7 @@ def _assign_groups(
 
 
 @dataclass
-class UserSplit:
+class UserSplit(PaddedTrainRows):
     """Pre-padded user-split arrays for one dataset (see the module docstring).
 
     Attributes:
@@ -163,10 +163,6 @@ class UserSplit:
     @property
     def num_items(self) -> int:
         return self.dataset.num_items
-
-    @property
-    def num_train_rows(self) -> int:
-        return len(self.train_users)
 
     def num_eval_rows(self, which: str) -> int:
         """Number of evaluated users in ``which`` ("valid" or "test")."""
@@ -272,14 +268,6 @@ class UserSplit:
         )
 
     # ---------------------------------------------------------------- batches
-    def train_batch(self, rows: np.ndarray) -> SeqBatch:
-        """Training batch for the given row indices into ``train_inputs``."""
-        return SeqBatch(
-            input_ids=torch.from_numpy(self.train_inputs[rows]),
-            target_ids=torch.from_numpy(self.train_targets[rows]),
-            user_ids=torch.from_numpy(self.train_users[rows]),
-        )
-
     def eval_batch(self, which: str, rows: np.ndarray, with_history: bool = False) -> UserEvalBatch:
         """Evaluation batch (``which`` = "valid" or "test") for rows of that group.
 

@@ -27,10 +27,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
-from graphrec.eval.metrics import DEFAULT_KS, finalize_metrics, rank_metrics, sum_metric_sums, target_ranks
+from graphrec.eval.blocks import blocked_metric_sums, check_eval_arguments
+from graphrec.eval.metrics import DEFAULT_KS, finalize_metrics, rank_metrics, target_ranks
 from graphrec.eval.sharded import evaluate_sharded
 
 
@@ -82,33 +83,22 @@ def loo_metric_sums(
     Mergeable: sums from disjoint row sets add up (:func:`~graphrec.eval.metrics.add_metric_sums`)
     to the sums over their union. The model's train/eval mode is restored afterwards.
     """
-    if which not in ("valid", "test"):
-        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    check_eval_arguments(which, batch_size)
     if rows is None:
         rows = np.arange(split.num_eval_rows)
-    rows = np.asarray(rows, dtype=np.int64)
-    module = model if isinstance(model, nn.Module) else None
-    was_training = module.training if module is not None else False
-    if module is not None:
-        module.eval()
-    parts: list[dict[str, float]] = [rank_metrics(torch.zeros(0, dtype=torch.int64), ks)]
-    try:
-        with torch.no_grad():
-            for start in range(0, len(rows), batch_size):
-                batch = split.eval_batch(which, rows[start : start + batch_size], with_history=mask_history)
-                batch = batch.to(device)
-                scores = model.score_all(batch).float()  # (B, N + 1)
-                if mask_history:
-                    assert batch.history_indptr is not None and batch.history_items is not None
-                    mask_history_scores(scores, batch.history_indptr, batch.history_items)
-                assert batch.targets is not None
-                parts.append(rank_metrics(target_ranks(scores, batch.targets), ks))
-    finally:
-        if module is not None:
-            module.train(was_training)
-    return sum_metric_sums(parts)
+
+    def block_sums(batch: SeqBatch) -> dict[str, float]:
+        scores = model.score_all(batch).float()  # (B, N + 1)
+        if mask_history:
+            assert batch.history_indptr is not None and batch.history_items is not None
+            mask_history_scores(scores, batch.history_indptr, batch.history_items)
+        assert batch.targets is not None
+        return rank_metrics(target_ranks(scores, batch.targets), ks)
+
+    return blocked_metric_sums(
+        model, split, which, rows, batch_size, mask_history, device,
+        start=lambda: block_sums, empty=lambda: rank_metrics(torch.zeros(0, dtype=torch.int64), ks),
+    )
 
 
 def evaluate_loo(

@@ -116,7 +116,11 @@ def rank_metrics(ranks: Tensor, ks: Sequence[int] = DEFAULT_KS) -> dict[str, flo
 
 
 def add_metric_sums(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
-    """Element-wise sum of two results of :func:`rank_metrics` (keys must match)."""
+    """Element-wise sum of two metric-sum dicts (keys must match).
+
+    Serves every protocol's sums (:func:`rank_metrics`,
+    :func:`graphrec.eval.user_protocol.list_metric_sums`), from blocks of users or ranks.
+    """
     if set(a) != set(b):
         raise ValueError(f"cannot add metric sums with different keys: {sorted(a)} vs {sorted(b)}")
     return {key: float(a[key]) + float(b[key]) for key in a}

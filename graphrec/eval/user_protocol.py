@@ -52,9 +52,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from graphrec.data.user_split import UserEvalBatch
+from graphrec.eval.blocks import BlockSums, blocked_metric_sums, check_eval_arguments
+from graphrec.eval.metrics import add_metric_sums
 from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available, multi_interest_topn
 from graphrec.eval.sharded import evaluate_sharded
 
@@ -169,11 +171,8 @@ def list_metric_sums(
     return out
 
 
-def add_sums(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
-    """Element-wise sum of two :func:`list_metric_sums` results (keys must match)."""
-    if set(a) != set(b):
-        raise ValueError(f"cannot add metric sums with different keys: {sorted(a)} vs {sorted(b)}")
-    return {key: float(a[key]) + float(b[key]) for key in a}
+#: element-wise sum of two :func:`list_metric_sums` results (keys must match)
+add_sums = add_metric_sums
 
 
 def finalize_user_metrics(sums: Mapping[str, float]) -> dict[str, float]:
@@ -221,54 +220,44 @@ def user_metric_sums(
     over their union. The model's train/eval mode is restored afterwards. See
     :func:`evaluate_user_split` for the arguments.
     """
-    if which not in ("valid", "test"):
-        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    check_eval_arguments(which, batch_size)
     if not ns or min(ns) < 1:
         raise ValueError(f"ns must be positive cut-offs, got {tuple(ns)}")
     if backend not in ("torch", "faiss", "auto"):
         raise ValueError(f"backend must be 'torch', 'faiss' or 'auto', got {backend!r}")
     if rows is None:
         rows = np.arange(split.num_eval_rows(which))
-    rows = np.asarray(rows, dtype=np.int64)
     categories = _resolve_categories(split, item_category)
     if categories is not None:
         categories = categories.to(device)
     top = max(ns)
-    module = model if isinstance(model, nn.Module) else None
-    was_training = module.training if module is not None else False
-    if module is not None:
-        module.eval()
-    total: dict[str, float] | None = None
-    try:
-        with torch.no_grad():
-            item_emb = model.item_embeddings().float()  # (N + 1, D)
-            if not torch.isfinite(item_emb[1:]).all():
-                raise ValueError("item embeddings contain NaN or inf; refusing to rank")
-            use_faiss = backend == "faiss" or (backend == "auto" and faiss_available())
-            index = FaissItemIndex(item_emb) if use_faiss else None
-            for start in range(0, len(rows), batch_size):
-                batch = split.eval_batch(which, rows[start : start + batch_size], with_history=mask_history)
-                batch = batch.to(device)
-                interests = model.interests(batch).float()  # (B, K, D)
-                exclude = None
-                if mask_history:
-                    assert batch.history_indptr is not None and batch.history_items is not None
-                    exclude = (batch.history_indptr, batch.history_items)
-                lists, _ = multi_interest_topn(
-                    interests, item_emb, top, exclude=exclude, block_size=block_size, index=index
-                )  # (B, top)
-                assert batch.target_indptr is not None and batch.target_items is not None
-                part = list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories)
-                total = part if total is None else add_sums(total, part)
-    finally:
-        if module is not None:
-            module.train(was_training)
-    if total is None:  # no rows: zero sums with the right keys
-        empty = torch.zeros((0, top), dtype=torch.long)
-        total = list_metric_sums(empty, torch.zeros(1, dtype=torch.long), empty.flatten(), ns, categories)
-    return total
+
+    def start() -> BlockSums:
+        item_emb = model.item_embeddings().float()  # (N + 1, D)
+        if not torch.isfinite(item_emb[1:]).all():
+            raise ValueError("item embeddings contain NaN or inf; refusing to rank")
+        use_faiss = backend == "faiss" or (backend == "auto" and faiss_available())
+        index = FaissItemIndex(item_emb) if use_faiss else None
+
+        def block_sums(batch: UserEvalBatch) -> dict[str, float]:
+            interests = model.interests(batch).float()  # (B, K, D)
+            exclude = None
+            if mask_history:
+                assert batch.history_indptr is not None and batch.history_items is not None
+                exclude = (batch.history_indptr, batch.history_items)
+            lists, _ = multi_interest_topn(
+                interests, item_emb, top, exclude=exclude, block_size=block_size, index=index
+            )  # (B, top)
+            assert batch.target_indptr is not None and batch.target_items is not None
+            return list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories)
+
+        return block_sums
+
+    def empty() -> dict[str, float]:  # no rows: zero sums with the right keys
+        lists = torch.zeros((0, top), dtype=torch.long)
+        return list_metric_sums(lists, torch.zeros(1, dtype=torch.long), lists.flatten(), ns, categories)
+
+    return blocked_metric_sums(model, split, which, rows, batch_size, mask_history, device, start, empty)
 
 
 def evaluate_user_split(

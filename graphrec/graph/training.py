@@ -32,7 +32,7 @@ import numpy as np
 
 from graphrec.data.csr import csr_slices
 from graphrec.data.dataset import SequenceDataset
-from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.loo import LeaveOneOutSplit, loo_train_ends
 from graphrec.data.user_split import UserSplit
 
 PROTOCOLS = ("loo", "user", "all")
@@ -129,9 +129,7 @@ def training_csr(
     indptr, items = source.indptr, source.items
     starts, ends = indptr[:-1], indptr[1:]
     if protocol == "loo":
-        lengths = ends - starts
-        ends = np.where(lengths >= 3, ends - 2, ends)
-        indptr, items = csr_slices(items, starts, ends)
+        indptr, items = csr_slices(items, starts, loo_train_ends(indptr))
     elif protocol == "user":
         if train_users is None:
             if source.user_split is None:

@@ -81,3 +81,10 @@ def test_real_beauty() -> None:
         pytest.skip(f"{path} not present (real data lives beside the checkout in shared/data)")
     ds = load_dataset(path)
     assert (ds.num_users, ds.num_items, ds.num_interactions, ds.num_categories) == (22363, 12101, 198502, 195)
+
+
+def test_unknown_synthetic_option_is_an_error_listing_the_valid_keys() -> None:
+    with pytest.raises(ValueError, match="unknown key") as info:
+        load_dataset("synthetic", num_user=100)
+    text = str(info.value)
+    assert "did you mean 'num_users'" in text and "valid keys" in text and "'seed'" in text

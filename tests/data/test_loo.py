@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from graphrec.data.dataset import SequenceDataset
-from graphrec.data.loo import LeaveOneOutSplit, left_padded_windows
+from graphrec.data.loo import (
+    MIN_EVAL_LENGTH,
+    LeaveOneOutSplit,
+    left_padded_windows,
+    loo_evaluated,
+    loo_train_ends,
+)
 
 
 @pytest.fixture()
@@ -62,3 +68,20 @@ def test_left_padded_windows_closed_form() -> None:
     items = np.array([5, 6, 7, 8, 9])
     out = left_padded_windows(items, ends=np.array([2, 5, 3]), starts=np.array([0, 2, 3]), max_len=4)
     np.testing.assert_array_equal(out, [[0, 0, 5, 6], [0, 7, 8, 9], [0, 0, 0, 0]])
+
+
+def test_loo_train_ends_hold_out_rule() -> None:
+    # lengths 5, 2, 3, 0, 1: users of >= 3 items lose their last two, the others keep all
+    indptr = np.array([0, 5, 7, 10, 10, 11])
+    np.testing.assert_array_equal(loo_train_ends(indptr), [3, 7, 8, 10, 11])
+    np.testing.assert_array_equal(loo_evaluated(indptr), [True, False, True, False, False])
+    assert MIN_EVAL_LENGTH == 3
+    assert loo_train_ends(np.array([0])).shape == (0,)
+
+
+def test_split_follows_the_hold_out_rule(split: LeaveOneOutSplit) -> None:
+    ends = loo_train_ends(split.dataset.indptr)
+    np.testing.assert_array_equal(np.nonzero(loo_evaluated(split.dataset.indptr))[0], split.eval_users)
+    starts = split.dataset.indptr[:-1]
+    trained = np.concatenate([split.dataset.items[s:e] for s, e in zip(starts, ends, strict=True)])
+    np.testing.assert_array_equal(np.bincount(trained, minlength=8), split.train_item_counts())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -12,7 +13,7 @@ import scipy.sparse as sp
 
 from graphrec.data import synthetic
 from graphrec.data.sources import add_filter_arguments, filters_from_args
-from graphrec.data.synthetic import generate_synthetic, generate_synthetic_with_truth
+from graphrec.data.synthetic import SyntheticConfig, generate_synthetic, generate_synthetic_with_truth
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,40 @@ def test_source_contract_and_filters() -> None:
     filtered = synthetic.from_args(args, filters_from_args(args))
     assert filtered.lengths.min() >= 10 and filtered.meta["filters"][0]["filter"] == "min_sequence_length"
     assert filtered.has_categories and "synthetic" in filtered.meta
+
+
+def test_config_is_the_one_parameter_list() -> None:
+    cfg = SyntheticConfig(num_users=100, noise=0, intents_per_user=[1, 2], seed=5)
+    assert isinstance(cfg.noise, float) and cfg.intents_per_user == (1, 2)
+    same = generate_synthetic(num_users=100, noise=0.0, intents_per_user=(1, 2), seed=5)
+    assert generate_synthetic(cfg).checksum() == same.checksum()
+    # options replace fields of a given config
+    assert generate_synthetic(cfg, seed=6).checksum() == \
+        generate_synthetic(dataclasses.replace(cfg, seed=6)).checksum()
+    meta = generate_synthetic(cfg).meta["synthetic"]
+    assert {f.name for f in dataclasses.fields(SyntheticConfig)} <= set(meta)
+    with pytest.raises(ValueError, match="noise"):
+        SyntheticConfig(noise=2.0)  # validated at construction
+
+
+def test_unknown_option_lists_the_valid_keys() -> None:
+    with pytest.raises(ValueError, match="unknown key") as info:
+        SyntheticConfig.from_options({"num_user": 10})
+    text = str(info.value)
+    assert "'num_user'" in text and "did you mean 'num_users'" in text
+    assert all(f.name in text for f in dataclasses.fields(SyntheticConfig))
+    with pytest.raises(ValueError, match="valid keys"):
+        generate_synthetic(users=10)
+    with pytest.raises(TypeError, match="by keyword"):
+        generate_synthetic(300)  # type: ignore[arg-type]
+
+
+def test_every_field_has_a_documented_command_line_option() -> None:
+    parser = argparse.ArgumentParser()
+    synthetic.add_arguments(parser)
+    help_text = " ".join(parser.format_help().split())
+    for f in dataclasses.fields(SyntheticConfig):
+        assert f.metadata["doc"] in help_text
+    args = parser.parse_args(["--length-sigma", "0.3", "--popularity-exponent", "1.1", "--seed", "2"])
+    expected = generate_synthetic(length_sigma=0.3, popularity_exponent=1.1, seed=2)
+    assert synthetic.from_args(args, {}).checksum() == expected.checksum()

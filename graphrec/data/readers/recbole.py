@@ -36,6 +36,7 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
+from graphrec.data.readers.parsing import parse_numbers
 from graphrec.data.readers.table import file_provenance, require_nonempty
 
 logger = logging.getLogger(__name__)
@@ -92,15 +93,10 @@ def _require(path: Path, types: dict[str, str], name: str, role: str) -> None:
 
 
 def _numbers(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataFormatError(
-            path, row + 2,
-            f"{column} = {frame[column].iloc[row]!r} is not a number ({int(bad.sum())} such rows)",
-        )
-    return values.to_numpy()
+    return parse_numbers(
+        frame[column], path,
+        lambda token, count: f"{column} = {token!r} is not a number ({count} such rows)",
+    )
 
 
 def _locate(directory_or_inter_file: str | os.PathLike[str]) -> tuple[Path, Path | None]:

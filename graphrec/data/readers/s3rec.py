@@ -42,6 +42,7 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
+from graphrec.data.readers.parsing import parse_numbers
 from graphrec.data.readers.table import file_provenance, require_nonempty
 
 logger = logging.getLogger(__name__)
@@ -64,19 +65,8 @@ def attributes_path_for(sequence_file: str | os.PathLike[str]) -> Path:
 
 
 # ---------------------------------------------------------------------- parsing
-def _parse_int_tokens(tokens: list[str], token_line: np.ndarray, path: Path) -> np.ndarray:
-    """``tokens`` as int64; the first bad token is reported with its line."""
-    try:
-        return np.array(tokens, dtype=np.int64)
-    except (ValueError, OverflowError):
-        parsed = pd.to_numeric(pd.Series(tokens, dtype=object), errors="coerce")
-        bad = (parsed.isna() | (parsed != parsed.round())).to_numpy()
-        index = int(np.argmax(bad))
-        raise DataFormatError(
-            path, int(token_line[index]),
-            f"{tokens[index]!r} is not an integer id (every token must be an integer; "
-            f"{int(bad.sum())} bad tokens in the file)",
-        ) from None
+def _bad_token(token: str, count: int) -> str:
+    return f"{token!r} is not an integer id (every token must be an integer; {count} bad tokens in the file)"
 
 
 def parse_sequences(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -97,7 +87,7 @@ def parse_sequences(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataFormatError(path, None, "empty file (only blank lines)")
     tokens = list(chain.from_iterable(rows))
     token_line = np.repeat(line_numbers, lengths)
-    values = _parse_int_tokens(tokens, token_line, path)
+    values = parse_numbers(tokens, path, _bad_token, lines=token_line, integer=True)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     if np.any(lengths == 1):
         bad = int(np.argmax(lengths == 1))

@@ -32,6 +32,7 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
+from graphrec.data.readers.parsing import FIRST_TABLE_LINE, parse_numbers, raise_first_bad
 
 DESCRIPTION = "generic CSV/TSV/Parquet interaction table with named user/item/time[/category/rating] columns"
 EXAMPLES = """\
@@ -98,16 +99,10 @@ def _read_frame(path: Path, sep: str | None) -> pd.DataFrame:
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path, what: str) -> np.ndarray:
     """Parse ``column`` as numbers; a bad cell names its line (header = line 1)."""
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataFormatError(
-            path, row + 2,
-            f"{what} column {column!r} holds {frame[column].iloc[row]!r}, not a number "
-            f"({int(bad.sum())} such rows)",
-        )
-    return values.to_numpy()
+    return parse_numbers(
+        frame[column], path,
+        lambda token, count: f"{what} column {column!r} holds {token!r}, not a number ({count} such rows)",
+    )
 
 
 def _time_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -117,12 +112,10 @@ def _time_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     if not numbers.isna().any():
         return numbers.to_numpy()
     dates = pd.to_datetime(raw, errors="coerce", utc=True)
-    bad = dates.isna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataFormatError(
-            path, row + 2, f"time column {column!r} holds {raw.iloc[row]!r}: neither a number nor a date"
-        )
+    raise_first_bad(
+        path, raw, dates.isna().to_numpy(), FIRST_TABLE_LINE,
+        lambda token, _: f"time column {column!r} holds {token!r}: neither a number nor a date",
+    )
     epoch = pd.Timestamp(0, tz="UTC")
     return ((dates - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 

@@ -22,3 +22,7 @@ for ds in amazon-beauty amazon-sports ml-100k; do
 done
 run "sasrec_ce_cosine_beauty" "full CE, cosine lr" "$DATA/amazon-beauty" sasrec train.lr=0.004 train.lr_schedule=cosine train.warmup_epochs=1 train.epochs=30 train.patience=30
 run "srgnn_ce_beauty" "full CE, 4 prefixes per row" "$DATA/amazon-beauty" srgnn train.lr=0.004 model.cuts_per_row=4
+# the next-item model (SASRec's head, full CE) with each registered sequence encoder, same runner and budget
+for enc in transformer gru session_gnn; do
+  run "encoder_${enc}_beauty" "next-item, $enc encoder" "$DATA/amazon-beauty" sasrec train.lr=0.004 model.encoder=$enc
+done

@@ -341,11 +341,10 @@ class Trainer:
                 terms = self.loss_module(batch)
             if not self._checked_terms:
                 self._check_terms(terms, counts, batch)
-            # share of each term's global mean held by this rank (1 alone)
-            shares = {name: self._share(name, batch, counts, totals) for name in terms}
+            scales = {name: self._scale(name, batch, counts, totals) for name in terms}
             weights = {name: weight_at(cfg.loss_weights, name, epoch) for name in terms}
-            total = sum((weights[name] * value.float() * (info.world_size * shares[name])
-                         for name, value in terms.items()), torch.zeros((), device=self.device))
+            total = sum((weights[name] * value.float() * scales[name] for name, value in terms.items()),
+                        torch.zeros((), device=self.device))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(total).backward()
             if cfg.grad_clip > 0:
@@ -356,10 +355,11 @@ class Trainer:
             assert self.scheduler is not None
             self.scheduler.step()
             self.model.on_step_end(self._hook_state(epoch))
-            for name, value in terms.items():
+            for name, value in terms.items():  # this rank's share of each global mean: scale / W
+                share = scales[name] / info.world_size
                 acc = term_sums.setdefault(name, torch.zeros((), dtype=torch.float64, device=self.device))
-                acc += value.detach().double() * shares[name]
-                total_sum += value.detach().double() * (weights[name] * shares[name])
+                acc += value.detach().double() * share
+                total_sum += value.detach().double() * (weights[name] * share)
             bar.update(1)
             if bar.disable is False and (step % 10 == 0 or step == steps - 1):
                 loss_now = float(total_sum) / (step + 1)
@@ -385,13 +385,14 @@ class Trainer:
         record.update({"seconds": seconds, "rows": n, "seq_per_s": n / seconds if seconds > 0 else 0.0})
         return record
 
-    def _share(self, name: str, batch: SeqBatch, counts: Mapping[str, float],
+    def _scale(self, name: str, batch: SeqBatch, counts: Mapping[str, float],
                totals: Mapping[str, float]) -> float:
-        """This rank's share ``n_r / n`` of the units term ``name`` averages over (1 alone)."""
+        """:func:`~graphrec.distributed.loss_scale` of term ``name`` (1 alone): ``W n_r / n`` over
+        the units the term averages over."""
         if not self.info.is_distributed:
             return 1.0
         unit = self.model.loss_unit(name, batch)
-        return counts[unit] / totals[unit] if totals[unit] > 0 else 0.0
+        return distributed.loss_scale(counts[unit], totals[unit], self.info)
 
     def _check_terms(self, terms: dict[str, Tensor], counts: Mapping[str, float], batch: SeqBatch) -> None:
         if not isinstance(terms, dict) or not terms:

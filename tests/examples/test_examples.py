@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import torch
 
@@ -125,6 +126,29 @@ def test_custom_model_is_causal() -> None:
     assert torch.allclose(h[:, :4], changed[:, :4]) and not torch.allclose(h[:, 4], changed[:, 4])
     mean = model.item.weight[[4, 2]].mean(dim=0)  # position 3 sees items 4 and 2
     assert torch.allclose(h[0, 3], model.proj(mean), atol=1e-6)
+
+
+def test_custom_model_uses_the_three_doors() -> None:
+    from graphrec.data.load import load_dataset
+    from graphrec.data.loo import LeaveOneOutSplit
+    from graphrec.models.context import ModelContext
+    from graphrec.models.hooks import TrainState
+
+    module = _load("custom_model")
+    split = LeaveOneOutSplit.build(load_dataset("synthetic", num_users=60, num_items=40), max_len=10)
+    ctx = ModelContext.from_split(split)
+    model = module.CausalMeanPool.from_context(ctx, hidden_size=8)
+    assert torch.equal(model.item_category, torch.as_tensor(ctx.item_category))
+    batch = model.training_batch(split.train_batch(np.arange(16)), torch.Generator().manual_seed(0))
+    view, real = batch.extras["view"], batch.input_ids > 0
+    assert ((view > 0).sum(1) <= real.sum(1)).all() and ((view > 0).sum(1) >= 1).all()
+    terms = model.loss_terms(batch)
+    assert set(terms) == {"rec", "category", "cl"} and model.loss_unit("cl", batch) == "rows"
+    state = TrainState(seed=0, epoch=1, step=1, epochs=1, steps_per_epoch=1, device=torch.device("cpu"))
+    model.on_step_end(state)
+    assert torch.allclose(model.proj_ema, 0.01 * model.proj.weight)
+    model.on_epoch_end(state)
+    assert state.record["proj_ema_norm"] > 0
 
 
 def test_category_graph_analysis(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

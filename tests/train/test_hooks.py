@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,7 @@ from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import LAST, load_checkpoint
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
-
-
-def _load_worker() -> Any:
-    path = Path(__file__).with_name("ddp_worker.py")
-    spec = importlib.util.spec_from_file_location("graphrec_tests_ddp_worker", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker = _load_worker()
+from tests.train import ddp_worker as worker
 
 
 class Interrupt(Exception):

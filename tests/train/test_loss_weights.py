@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,7 @@ from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.train.config import TrainConfig
 from graphrec.train.loss_weights import LossWeight, normalize_loss_weights, weight_at
 from graphrec.train.trainer import Trainer
-
-
-def _load_worker() -> Any:
-    path = Path(__file__).with_name("ddp_worker.py")
-    spec = importlib.util.spec_from_file_location("graphrec_tests_ddp_worker", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker = _load_worker()
+from tests.train import ddp_worker as worker
 
 
 def test_schedules_closed_form() -> None:

@@ -63,7 +63,7 @@ def test_trainer_builds_the_groups() -> None:
     from graphrec.data.loo import LeaveOneOutSplit
     from graphrec.models.sasrec import SASRec
     from graphrec.train.trainer import Trainer
-    from tests.train.test_hooks import worker
+    from tests.train import ddp_worker as worker
 
     split = LeaveOneOutSplit.build(worker.make_dataset(num_users=30, num_items=20), max_len=6)
     model = SASRec(split.num_items, hidden_size=8, num_layers=1, max_len=6)

@@ -13,6 +13,10 @@ The trainer keeps two files in ``checkpoint_dir``:
   random-number generators (Python, NumPy, torch CPU/CUDA, the shuffle generator),
   one per rank under DDP;
 * ``best.pt`` — the best weights with the run's metadata, for evaluation/serving.
+
+Checkpoints hold only tensors and plain Python values (dicts, lists, numbers,
+strings) and are read with ``torch.load(weights_only=True)``: loading a checkpoint
+someone shared cannot run code.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no checkpoint at this path")
     try:
-        state = torch.load(source, map_location=map_location, weights_only=False)
+        # weights_only: tensors and plain containers only, so a crafted file cannot run code
+        state = torch.load(source, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{source}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict):

@@ -34,9 +34,12 @@ def capture_rng_state(generator: torch.Generator | None = None) -> dict[str, Any
         ByteTensors, empty without CUDA) and ``generator`` (or ``None``); it can be
         stored with ``torch.save``.
     """
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
     return {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        # plain types and tensors only: checkpoints load with torch.load(weights_only=True)
+        "numpy": [str(name), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "generator": generator.get_state() if generator is not None else None,
@@ -45,13 +48,20 @@ def capture_rng_state(generator: torch.Generator | None = None) -> dict[str, Any
 
 def restore_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
     """Restore a snapshot from :func:`capture_rng_state` (and ``generator``'s state)."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    random.setstate(_as_tuples(state["python"]))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.int64).astype(np.uint32), int(pos), int(has_gauss),
+                         float(cached)))
     torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
     if generator is not None and state.get("generator") is not None:
         generator.set_state(state["generator"].cpu())
+
+
+def _as_tuples(value: Any) -> Any:
+    """Python's ``random`` state as tuples (it may come back from a checkpoint as lists)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 __all__ = ["capture_rng_state", "restore_rng_state", "seed_everything"]

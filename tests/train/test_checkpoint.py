@@ -57,3 +57,26 @@ def test_rng_capture_restore() -> None:
     again = (random.random(), np.random.rand(), torch.rand(3), torch.randperm(10, generator=gen))
     assert first[:2] == again[:2]
     assert torch.equal(first[2], again[2]) and torch.equal(first[3], again[3])
+
+
+class _Payload:
+    """Unpickling this would create a file: what a crafted checkpoint could do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
+
+
+def test_a_crafted_checkpoint_runs_no_code(tmp_path: Path) -> None:
+    import torch
+
+    witness = tmp_path / "code_ran"
+    crafted = tmp_path / "best.pt"
+    torch.save({"model": {}, "payload": _Payload(str(witness))}, crafted)
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(crafted)
+    assert not witness.exists()

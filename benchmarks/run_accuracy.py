@@ -11,7 +11,9 @@ Usage (from the repository root)::
 Writes ``benchmarks/results/<name>.json`` (kind ``accuracy``) with the command,
 commit, machine, protocol, seed, config, validation and test metrics (history
 masked and unmasked), epochs, training seconds, sequences/s, evaluation users/s
-and peak memory; the run's checkpoints and logs go to ``runs/bench/<name>``.
+and peak memory; the run's checkpoints and logs go to ``runs/bench/<name>``. An
+interrupted run resumes from its checkpoint when started again with the same
+settings (``--fresh`` starts over).
 Render the README table with ``python benchmarks/render_table.py``.
 """
 
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model name (overrides the config)")
     parser.add_argument("--label", default="", help="short description shown in the results table")
     parser.add_argument("--protocol", default=None, choices=["loo", "user"])
+    parser.add_argument("--fresh", action="store_true",
+                        help="start over even when an interrupted run of this name can be resumed")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     args = parser.parse_args(argv)
 
@@ -62,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         settings["model"] = args.model
     if args.protocol:
         settings["protocol"] = args.protocol
-    settings["train"] = {"progress": False}
+    # an interrupted run of this name continues where it stopped (refused if its settings differ)
+    resume = not args.fresh and Path(settings["output_dir"], "checkpoints", "last.pt").is_file()
+    settings["train"] = {"progress": False, "resume": resume}
     config = build_experiment_config(args.config, settings, args.overrides)
-    result = run_experiment(config)
+    result = run_experiment(config, overwrite=not resume)
     metrics = result["metrics"]
     record = {
         "kind": "accuracy",

@@ -95,6 +95,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, help="random seed")
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     train.add_argument("--resume", action="store_true", help="resume from the checkpoint in --out")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier run in --out (only a run folder graphrec made)")
     train.add_argument("--mask-history", action="store_true", default=None,
                        help="select the best epoch on history-masked validation metrics")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -131,7 +133,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
     config = build_experiment_config(config_file=args.config, settings=_train_settings(args),
                                      overrides=args.overrides)
-    result = run_experiment(config)
+    result = run_experiment(config, overwrite=args.overwrite)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
         print(_result_summary(result, config.output_dir))
     return 0

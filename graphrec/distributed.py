@@ -179,12 +179,29 @@ def broadcast_object(obj: Any, info: DistInfo | None = None, src: int = 0) -> An
 
 
 def resolve_device(device: str, info: DistInfo) -> torch.device:
-    """``"auto"`` -> CUDA when available; under DDP on CUDA the rank's own device."""
+    """``"auto"`` -> CUDA when available; under DDP on CUDA the rank's own device.
+
+    Raises:
+        ValueError: for a device name torch does not know, or a CUDA device on a
+            machine without one.
+    """
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and info.is_distributed:
-        return torch.device(info.device)
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"train.device = {device!r} is not a device; "
+                         "use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"train.device = {device!r} but CUDA is not available on this machine; "
+                             "use --device cpu (or auto)")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"train.device = {device!r} but this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+        if info.is_distributed:
+            return torch.device(info.device)
+    return resolved
 
 
 def wrap_ddp(module: nn.Module, info: DistInfo, find_unused_parameters: bool = False) -> nn.Module:

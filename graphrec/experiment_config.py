@@ -103,19 +103,57 @@ def load_data(cfg: ExperimentConfig) -> SequenceDataset:
     return load_dataset(cfg.data, **cfg.data_options)
 
 
+def model_options(cls: type[SequentialRecommender], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked against ``cls``'s constructor: unknown keys, types, sizes.
+
+    Values are coerced to the constructor's annotations (``"64"`` -> 64); an integer
+    option whose default is positive (sizes, counts) must be positive, a ``dropout``
+    must lie in ``[0, 1)``. Errors name the option as ``model.<name>``.
+    """
+    import inspect
+    import typing
+
+    params = inspect.signature(cls.__init__).parameters
+    valid = [k for k in cls.config_keys() if k != "num_items"]
+    check_keys(options, valid, f"model {cls.__name__}")
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - annotations that cannot be resolved are left unchecked
+        hints = {}
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        name = f"model.{key}"
+        if key in hints and isinstance(value, (str, int, float, bool)):
+            value = coerce(value, hints[key], name)
+        default = params[key].default
+        if (isinstance(default, int) and not isinstance(default, bool) and default > 0
+                and isinstance(value, int) and not isinstance(value, bool) and value <= 0):
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+        if "dropout" in key and isinstance(value, float) and not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {value}")
+        out[key] = value
+    return out
+
+
 def build_model(cfg: ExperimentConfig, split: Any, device: torch.device | str = "cpu"
                 ) -> SequentialRecommender:
     """``resolve(cfg.model).from_context(ctx, **cfg.model_options)``.
 
     ``ctx`` is the :class:`~graphrec.models.context.ModelContext` of ``split``: what
     the model may know of the data (training item counts, item → category, graphs of
-    the training part, the window length ``train.max_len``).
+    the training part, the window length ``train.max_len``). Options are checked by
+    :func:`model_options`.
     """
     from graphrec.models import resolve
     from graphrec.models.context import ModelContext
 
+    cls = resolve(cfg.model)
+    options = model_options(cls, cfg.model_options)
     ctx = ModelContext.from_split(split, device)
-    return resolve(cfg.model).from_context(ctx, **dict(cfg.model_options))
+    try:
+        return cls.from_context(ctx, **options)
+    except (TypeError, RuntimeError) as exc:  # e.g. a size torch refuses
+        raise ValueError(f"model {cfg.model!r} with options {options}: {exc}") from None
 
 
 def build_experiment_config(
@@ -140,4 +178,4 @@ def build_experiment_config(
     return ExperimentConfig.from_dict(apply_overrides(values, overrides))
 
 
-__all__ = ["ExperimentConfig", "build_experiment_config", "build_model", "load_data"]
+__all__ = ["ExperimentConfig", "build_experiment_config", "build_model", "load_data", "model_options"]

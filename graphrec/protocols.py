@@ -27,12 +27,22 @@ class ProtocolSpec:
         evaluate: ``(model, split, which, *, batch_size, mask_history, device, shard,
             **eval_options) -> metrics``.
         split_options / eval_options: the ``protocol_options`` keys each accepts.
+        default_metric: the validation metric that selects the best epoch unless
+            ``train.metric`` names another.
+        metrics: the metric names the evaluator produces for given options.
+        sizes: training rows and evaluated users of a split (an experiment with none
+            is refused before training).
     """
 
     build_split: Callable[..., Any]
     evaluate: Callable[..., dict[str, Any]]
     split_options: tuple[str, ...] = ()
     eval_options: tuple[str, ...] = ()
+    default_metric: str = "NDCG@10"
+    #: ``(protocol_options) -> metric names the evaluator produces``
+    metrics: Callable[[Mapping[str, Any]], tuple[str, ...]] = lambda options: ()
+    #: ``(split) -> {"train": rows, "valid": users, "test": users}``
+    sizes: Callable[[Any], dict[str, int]] = lambda split: {}
 
 
 def _loo_split(dataset: SequenceDataset, max_len: int) -> Any:
@@ -64,12 +74,41 @@ def _user_evaluate(model: SequentialRecommender, split: Any, which: str, *, batc
 
 
 #: protocol name -> how to split and evaluate; add an entry to plug in another protocol
+def _loo_metrics(options: Mapping[str, Any]) -> tuple[str, ...]:
+    from graphrec.eval.metrics import DEFAULT_KS
+
+    ks = options.get("ks") or DEFAULT_KS
+    return tuple(f"{m}@{k}" for m in ("HR", "NDCG") for k in ks) + ("MRR",)
+
+
+def _user_metrics(options: Mapping[str, Any]) -> tuple[str, ...]:
+    from graphrec.eval.user_protocol import DEFAULT_NS
+
+    ns = options.get("ns") or DEFAULT_NS
+    return tuple(f"{m}@{n}" for m in ("Recall", "HR", "NDCG") for n in ns)
+
+
+def _loo_sizes(split: Any) -> dict[str, int]:
+    return {"train": int(split.num_train_rows), "valid": int(split.num_eval_rows),
+            "test": int(split.num_eval_rows)}
+
+
+def _user_sizes(split: Any) -> dict[str, int]:
+    return {"train": int(split.num_train_rows), "valid": int(split.valid.num_rows),
+            "test": int(split.test.num_rows)}
+
+
 PROTOCOLS: dict[str, ProtocolSpec] = {
-    "loo": ProtocolSpec(_loo_split, _loo_evaluate, eval_options=("ks",)),
+    "loo": ProtocolSpec(_loo_split, _loo_evaluate, eval_options=("ks",), default_metric="NDCG@10",
+                        metrics=_loo_metrics, sizes=_loo_sizes),
     "user": ProtocolSpec(_user_split, _user_evaluate,
                          split_options=("seed", "ratios", "history_fraction", "max_windows"),
-                         eval_options=("ns", "backend", "block_size")),
+                         eval_options=("ns", "backend", "block_size"), default_metric="Recall@20",
+                         metrics=_user_metrics, sizes=_user_sizes),
 }
+
+_NEEDS = {"loo": "at least 3 interactions (training items, a validation and a test target)",
+          "user": "at least 2 interactions in each of the train, valid and test user groups"}
 
 
 def resolve_protocol(name: str) -> ProtocolSpec:
@@ -84,10 +123,28 @@ def build_split(name: str, dataset: SequenceDataset, max_len: int, options: Mapp
     return spec.build_split(dataset, max_len, **{k: v for k, v in options.items() if k in spec.split_options})
 
 
+def check_metric(name: str, metric: str, options: Mapping[str, Any]) -> None:
+    """Refuse a selection ``metric`` that protocol ``name`` does not produce."""
+    offered = resolve_protocol(name).metrics(options)
+    if offered and metric not in offered:
+        raise ValueError(f"train.metric = {metric!r} is not produced under protocol {name!r}; "
+                         f"it produces {list(offered)}")
+
+
+def check_split(name: str, split: Any, data: str = "the dataset") -> None:
+    """Refuse a split with no training row or no evaluated user, before any training."""
+    sizes = resolve_protocol(name).sizes(split)
+    empty = [part for part, size in sizes.items() if size == 0]
+    if empty:
+        raise ValueError(f"{data}: protocol {name!r} leaves no {' and no '.join(empty)} rows "
+                         f"({sizes}); it needs users with {_NEEDS.get(name, 'enough interactions')}")
+
+
 def eval_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The evaluation keywords of protocol ``name`` among ``options``."""
     spec = resolve_protocol(name)
     return {k: v for k, v in options.items() if k in spec.eval_options}
 
 
-__all__ = ["PROTOCOLS", "ProtocolSpec", "build_split", "eval_options", "resolve_protocol"]
+__all__ = ["PROTOCOLS", "ProtocolSpec", "build_split", "check_metric", "check_split", "eval_options",
+           "resolve_protocol"]

@@ -50,7 +50,8 @@ class TrainConfig:
             ``[{params: "@embedding|@norm|@bias", weight_decay: 0}, {params: prototypes, lr: 0.01}]``.
         patience: evaluations without improvement before stopping (``<= 0``: never stop early).
         metric: validation metric for early stopping / best checkpoint (``HR@k``, ``NDCG@k``,
-            ``MRR``; ``Recall@k`` under the user-split protocol).
+            ``MRR``; ``Recall@k`` under the user-split protocol); ``None`` (default): the
+            protocol's own (``NDCG@10`` leave-one-out, ``Recall@20`` user split).
         eval_every: evaluate on validation every this many epochs (and after the last).
         eval_batch_size: users per scoring block at evaluation.
         seed: seeds parameters, shuffling and dropout; same seed -> same metrics.
@@ -81,7 +82,7 @@ class TrainConfig:
     loss_weights: dict[str, Any] = field(default_factory=dict)
     param_groups: list[dict[str, Any]] = field(default_factory=list)
     patience: int = 10
-    metric: str = "NDCG@10"
+    metric: str | None = None
     eval_every: int = 1
     eval_batch_size: int = 1024
     seed: int = 2024
@@ -116,7 +117,7 @@ class TrainConfig:
             problems.append("weight_decay and grad_clip must be >= 0")
         if self.optimizer.lower() not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not _METRIC.match(self.metric):
+        if self.metric is not None and not _METRIC.match(self.metric):
             problems.append(f"metric must be HR@k, NDCG@k, Recall@k or MRR, got {self.metric!r}")
         if not isinstance(self.loss_weights, Mapping):
             problems.append("loss_weights must be a mapping term -> weight")

@@ -43,9 +43,19 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.distributed import resolve_device
 from graphrec.experiment_config import ExperimentConfig, build_experiment_config, build_model, load_data
 from graphrec.models.base import SequentialRecommender
-from graphrec.protocols import PROTOCOLS, ProtocolSpec, build_split, eval_options, resolve_protocol
+from graphrec.outputs import RunLock, check_inside, check_output_dir, claim_output_dir
+from graphrec.protocols import (
+    PROTOCOLS,
+    ProtocolSpec,
+    build_split,
+    check_metric,
+    check_split,
+    eval_options,
+    resolve_protocol,
+)
 from graphrec.runs import LoadedRun, evaluate_checkpoint, load_run
 from graphrec.train.checkpoint import BEST
+from graphrec.train.config import TrainConfig
 from graphrec.train.seed import seed_everything
 from graphrec.train.trainer import Trainer
 
@@ -61,12 +71,15 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 
-def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None) -> dict[str, Any]:
+def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None,
+                   overwrite: bool = False) -> dict[str, Any]:
     """Run one experiment and write ``<output_dir>/result.json`` (see the module docstring).
 
     Args:
         cfg: the experiment.
         dataset: use this dataset instead of loading ``cfg.data``.
+        overwrite: replace an earlier run in ``cfg.output_dir`` (only a folder graphrec
+            made; without it such a folder is refused unless ``train.resume`` is set).
 
     Returns:
         The result dict written to ``result.json`` (identical on every rank).
@@ -74,33 +87,61 @@ def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None
     started_group = not (dist.is_available() and dist.is_initialized())
     info = distributed.init_distributed(cfg.train.device)
     try:
-        return _run(cfg, dataset, info)
+        return _run(cfg, dataset, info, overwrite)
     finally:
         if started_group:
             distributed.cleanup()
 
 
-def _run(
-    cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distributed.DistInfo
-) -> dict[str, Any]:
+def _inside(out_dir: Path, path: str | None, key: str) -> str | None:
+    """A configured output path, relative to the run folder, refused when it leaves it."""
+    if path is None:
+        return None
+    resolved = Path(path) if Path(path).is_absolute() else out_dir / path
+    check_inside(out_dir, resolved, key)
+    return str(resolved)
+
+
+def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distributed.DistInfo,
+         overwrite: bool) -> dict[str, Any]:
     tcfg = cfg.train
     out_dir = Path(cfg.output_dir)
     if tcfg.num_threads > 0:
         torch.set_num_threads(tcfg.num_threads)
     tcfg = tcfg.replace(
-        checkpoint_dir=tcfg.checkpoint_dir or str(out_dir / "checkpoints"),
-        log_file=tcfg.log_file or str(out_dir / "train.jsonl"),
+        checkpoint_dir=_inside(out_dir, tcfg.checkpoint_dir or "checkpoints", "train.checkpoint_dir"),
+        log_file=_inside(out_dir, tcfg.log_file or "train.jsonl", "train.log_file"),
+        tensorboard_dir=_inside(out_dir, tcfg.tensorboard_dir, "train.tensorboard_dir"),
+        metric=tcfg.metric or resolve_protocol(cfg.protocol).default_metric,
     )
-    protocol = resolve_protocol(cfg.protocol)
     eval_opts = eval_options(cfg.protocol, cfg.protocol_options)
+    check_metric(cfg.protocol, str(tcfg.metric), cfg.protocol_options)
+    device = resolve_device(tcfg.device, info)
+    inputs = [cfg.data] if dataset is None and cfg.data != "synthetic" else []
+    check_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
 
     load_start = time.perf_counter()
     data = dataset if dataset is not None else load_data(cfg)
     split = build_split(cfg.protocol, data, tcfg.max_len, cfg.protocol_options)
+    check_split(cfg.protocol, split, cfg.data)
     load_seconds = time.perf_counter() - load_start
-    device = resolve_device(tcfg.device, info)
     seed_everything(tcfg.seed)
     model = build_model(cfg, split, device)
+    lock = RunLock(out_dir)
+    if info.is_main:
+        claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
+        lock.acquire()
+    try:
+        return _train_and_record(cfg, tcfg, data, split, model, device, info, load_seconds, eval_opts)
+    finally:
+        lock.release()
+
+
+def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDataset, split: Any,
+                      model: SequentialRecommender, device: torch.device, info: distributed.DistInfo,
+                      load_seconds: float, eval_opts: dict[str, Any]) -> dict[str, Any]:
+    out_dir = Path(cfg.output_dir)
+    protocol = resolve_protocol(cfg.protocol)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 

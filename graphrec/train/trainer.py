@@ -64,6 +64,7 @@ from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoi
 from graphrec.train.config import TrainConfig
 from graphrec.train.loss_weights import weight_at
 from graphrec.train.param_groups import build_param_groups
+from graphrec.train.resume import check_resumable
 from graphrec.train.schedule import lr_factor
 from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
@@ -120,6 +121,8 @@ class Trainer:
         dist_info: DistInfo | None = None,
     ) -> None:
         self.config = config
+        #: the validation metric that selects the best epoch (``NDCG@10`` unless configured)
+        self.metric: str = config.metric or "NDCG@10"
         self.split = split
         self.info = dist_info or distributed.current()
         self.device = resolve_device(config.device, self.info)
@@ -204,8 +207,10 @@ class Trainer:
         if self.trainable:
             last = self.checkpoint_dir / LAST if self.checkpoint_dir else None
             if cfg.resume and last is not None and last.is_file():
+                saved = load_checkpoint(last)
+                check_resumable(saved, cfg.to_dict(), self.metadata, str(last))
                 self.model.on_fit_start(self._hook_state(0, resumed=True))
-                self._restore(load_checkpoint(last))
+                self._restore(saved)
                 if self.info.is_main and cfg.log_file:  # the log holds exactly the checkpointed epochs
                     Path(cfg.log_file).write_text(
                         "".join(json.dumps(rec, default=float) + "\n" for rec in self.history)
@@ -216,9 +221,11 @@ class Trainer:
                 if self.info.is_main and cfg.log_file:
                     Path(cfg.log_file).parent.mkdir(parents=True, exist_ok=True)
                     Path(cfg.log_file).write_text("")
-            for record in self._epochs():
-                train_seconds += record["seconds"]
-                rows_seen += record["rows"]
+            for _ in self._epochs():
+                pass
+            # over every epoch of the run, those before a resume included
+            train_seconds = float(sum(r["seconds"] for r in self.history))
+            rows_seen = int(sum(r["rows"] for r in self.history))
         if self.best_state is None:
             # untrainable model, no epoch evaluated, or nothing to train: use the current weights
             self.best_valid = self.evaluator(self.model, "valid")
@@ -229,7 +236,7 @@ class Trainer:
         self.model.load_state_dict(self.best_state)
         test = self.evaluator(self.model, "test")
         return {
-            "metric": cfg.metric,
+            "metric": self.metric,
             "best_metric": self.best_metric,
             "best_epoch": self.best_epoch,
             "epochs_run": self.epoch,
@@ -411,12 +418,12 @@ class Trainer:
         self._checked_terms = True
 
     def _metric_of(self, metrics: dict[str, Any]) -> float:
-        if self.config.metric not in metrics:
+        if self.metric not in metrics:
             raise ValueError(
-                f"metric {self.config.metric!r} is not produced by the evaluator; "
+                f"metric {self.metric!r} is not produced by the evaluator; "
                 f"available: {sorted(k for k, v in metrics.items() if isinstance(v, float))}"
             )
-        value = float(metrics[self.config.metric])
+        value = float(metrics[self.metric])
         return value if math.isfinite(value) else -math.inf
 
     # ------------------------------------------------------- logs/checkpoints
@@ -452,7 +459,7 @@ class Trainer:
     def _save_best(self) -> None:
         if self.info.is_main and self.checkpoint_dir is not None:
             save_checkpoint(self.checkpoint_dir / BEST, {
-                "model": self.best_state, "epoch": self.best_epoch, "metric": self.config.metric,
+                "model": self.best_state, "epoch": self.best_epoch, "metric": self.metric,
                 "best_metric": self.best_metric, "valid": self.best_valid,
                 "config": self.config.to_dict(), "metadata": self.metadata,
             })

@@ -11,7 +11,7 @@ from graphrec.train.config import TrainConfig, apply_overrides, coerce, load_yam
 
 def test_defaults_and_frozen() -> None:
     cfg = TrainConfig()
-    assert cfg.optimizer == "adam" and cfg.metric == "NDCG@10" and cfg.loss_weights == {}
+    assert cfg.optimizer == "adam" and cfg.metric is None and cfg.loss_weights == {}  # None: the protocol's
     with pytest.raises(AttributeError):
         cfg.lr = 0.1  # type: ignore[misc]
 

@@ -12,7 +12,11 @@ subcommand (contract in :mod:`graphrec.data.sources`):
 * :func:`data_prep.build_graphs.build_all_graphs` — the graphs of a prepared dataset
   (category raw + Eq. 1, item transitions) for scripted pipelines.
 
-They stream their inputs in bounded chunks, record each input's sha256 and every
-filter's counts in ``meta``, raise :class:`graphrec.data.errors.DataFormatError`
-naming the file and line on bad input, and never write files themselves.
+They read their inputs as users download them (plain, gzip, bzip2 or a one-file
+zip; with or without a UTF-8 byte-order mark; quoted fields), stream them in
+bounded chunks, record each input's sha256 and every filter's counts in ``meta``,
+raise :class:`graphrec.data.errors.DataFormatError` naming the file and line on
+bad input (a number that is not finite or beyond the int64 range included), and
+never write files themselves — except :mod:`data_prep.build_graphs`, which writes
+only into a folder it made (marker kind ``"graphs"``; ``--overwrite`` to replace).
 """

@@ -5,8 +5,10 @@ Every converter in :mod:`data_prep` follows the same path:
 1. check each input file (:func:`require_file`) and record it with its sha256
    (:func:`file_provenance`, stored in ``meta["inputs"]``);
 2. stream it in bounded chunks — :func:`read_delimited` wraps pandas' chunked C
-   reader, :func:`iter_lines` iterates text lines of plain or gzip files (decided by
-   the gzip magic bytes, not the suffix);
+   reader, :func:`iter_lines` iterates text lines; both open the file as users
+   download it, through :mod:`graphrec.data.readers.files` (plain, gzip, bzip2 or a
+   one-file zip, decided by the first bytes, not the suffix; a UTF-8 byte-order
+   mark dropped; quoted fields read as their text);
 3. turn string ids into dense integer codes chunk by chunk (:class:`Vocabulary`),
    so that only the distinct ids are held as Python strings;
 4. apply behaviour selections (:func:`selection_record`) and the shared filters
@@ -25,11 +27,12 @@ from __future__ import annotations
 import ast
 import csv
 import dataclasses
-import gzip
 import json
 import logging
 import math
 import os
+import warnings
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +46,9 @@ import pandas as pd
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
+from graphrec.data.readers import files
+from graphrec.data.readers.files import iter_lines  # noqa: F401 - re-exported for converters
+from graphrec.data.readers.parsing import INT64_BOUND
 from graphrec.data.readers.table import file_provenance  # noqa: F401 - re-exported for converters
 
 logger = logging.getLogger("data_prep")
@@ -70,43 +76,14 @@ def require_file(path: PathLike, what: str = "input file") -> Path:
 
 def is_gzip(path: PathLike) -> bool:
     """True when the file starts with the gzip magic bytes (whatever its suffix)."""
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+    return files.compression(path) == "gzip"
 
 
-def open_text(path: PathLike, encoding: str = "utf-8") -> IO[str]:
-    """Open a plain or gzip-compressed text file for reading."""
-    if is_gzip(path):
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
-
-
-def iter_lines(path: PathLike, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` (1-based, newline stripped) of a plain or gzip file.
-
-    A truncated or corrupt gzip stream and undecodable bytes become a
-    :class:`DataFormatError` naming the last good line.
-    """
-    lineno = 0
-    try:
-        with open_text(path, encoding) as fh:
-            for lineno, line in enumerate(fh, start=1):  # noqa: B007 (used in the handlers)
-                yield lineno, line.rstrip("\r\n")
-    except EOFError as err:
-        raise DataFormatError(
-            path, lineno + 1,
-            f"the gzip stream ends early after line {lineno}: the file is truncated (an interrupted "
-            "download?); download it again",
-        ) from err
-    except (gzip.BadGzipFile, zlib.error) as err:
-        raise DataFormatError(
-            path, lineno + 1, f"corrupt gzip data after line {lineno} ({err}); download the file again"
-        ) from err
-    except UnicodeDecodeError as err:
-        raise DataFormatError(
-            path, lineno + 1, f"line {lineno + 1} is not valid {encoding} text ({err.reason}); "
-            "is this the right file?"
-        ) from err
+@contextmanager
+def open_text(path: PathLike, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """Open a plain or compressed text file for reading (:func:`graphrec.data.readers.files.open_text`)."""
+    with files.stream_errors(path, encoding), files.open_text(path, encoding) as fh:
+        yield fh
 
 
 def parse_record(line: str, path: PathLike, lineno: int) -> dict[str, Any]:
@@ -171,6 +148,22 @@ class InvalidValues(ValueError):
 
 
 def _is_int(value: str) -> bool:
+    """An integer that fits in int64 (``99999999999999999999`` does not)."""
+    try:
+        return -INT64_BOUND <= int(value.strip()) < INT64_BOUND
+    except ValueError:
+        return False
+
+
+def _is_number(value: str) -> bool:
+    """A finite number (``inf`` and ``nan`` are not)."""
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def _is_whole(value: str) -> bool:
     try:
         int(value.strip())
     except ValueError:
@@ -178,11 +171,12 @@ def _is_int(value: str) -> bool:
     return True
 
 
-def _is_number(value: str) -> bool:
+def _parses_as_float(value: str) -> bool:
     try:
-        return not math.isnan(float(value))
+        float(value)
     except ValueError:
         return False
+    return True
 
 
 def diagnose(path: PathLike, layout: Delimited, cause: str) -> DataFormatError:
@@ -203,14 +197,14 @@ def diagnose(path: PathLike, layout: Delimited, cause: str) -> DataFormatError:
             for name, value in zip(layout.columns, fields):
                 if value.strip().lower() in _MISSING and name in layout.optional:
                     continue
+                what = None
                 if name in layout.integer and not _is_int(value):
-                    return DataFormatError(
-                        path, lineno, f"field {name!r} is {value!r}, not an integer; {layout.hint}"
-                    )
-                if name in layout.number and not _is_number(value):
-                    return DataFormatError(
-                        path, lineno, f"field {name!r} is {value!r}, not a number; {layout.hint}"
-                    )
+                    what = "beyond the range of a 64-bit integer" if _is_whole(value) else "not an integer"
+                elif name in layout.number and not _is_number(value):
+                    what = "not a finite number" if _parses_as_float(value) else "not a number"
+                if what is not None:
+                    return DataFormatError(path, lineno,
+                                           f"field {name!r} is {value!r}, {what}; {layout.hint}")
                 if name in layout.checks:
                     predicate, requirement = layout.checks[name]
                     if not predicate(value):
@@ -231,8 +225,10 @@ def reading(path: PathLike, layout: Delimited) -> Iterator[None]:
         raise
     except pd.errors.EmptyDataError as err:
         raise DataFormatError(path, None, "no data lines; download the file again") from err
-    except (ValueError, TypeError, OverflowError, EOFError, OSError, zlib.error,
+    except (ValueError, TypeError, OverflowError, EOFError, OSError, zlib.error, zipfile.BadZipFile,
             pd.errors.ParserError) as err:
+        if isinstance(err, FileNotFoundError | PermissionError):
+            raise
         raise diagnose(path, layout, f"{type(err).__name__}: {err}") from err
 
 
@@ -286,23 +282,40 @@ def read_delimited(
         for i, name in enumerate(layout.columns):
             names[step * i] = name
     types = {name: dtype.get(name, "category") for name in names}
-    reader = pd.read_csv(
-        path,
-        sep=sep,
-        header=0 if layout.header else None,
-        names=names,
-        index_col=False,
-        dtype=types,
-        encoding=layout.encoding,
-        compression="gzip" if is_gzip(path) else None,
-        chunksize=chunk_rows,
-        engine="c",
-        na_filter=bool(layout.optional),
-        quoting=csv.QUOTE_MINIMAL,
-    )
-    with reader:
-        for chunk in reader:
-            yield chunk[[c for c in layout.columns if c in dtype]]
+    with files.open_binary(path) as raw:
+        reader = pd.read_csv(
+            raw,
+            sep=sep,
+            header=0 if layout.header else None,
+            names=names,
+            index_col=False,
+            dtype=types,
+            encoding=layout.encoding,
+            chunksize=chunk_rows,
+            engine="c",
+            na_filter=bool(layout.optional),
+            quoting=csv.QUOTE_MINIMAL,
+        )
+        with reader:
+            while True:
+                with warnings.catch_warnings():
+                    # pandas warns about a cast (e.g. 1e30 into int64) before it refuses the value
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    chunk = next(reader, None)
+                if chunk is None:
+                    return
+                _check_finite(chunk, layout, dtype)
+                yield chunk[[c for c in layout.columns if c in dtype]]
+
+
+def _check_finite(chunk: pd.DataFrame, layout: Delimited, dtype: dict[str, Any]) -> None:
+    """pandas reads ``inf`` into a float column without complaint: make it an error (found by diagnose)."""
+    for name in layout.number:
+        if name in chunk.columns and np.dtype(dtype.get(name, object)).kind == "f":
+            values = chunk[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = np.isinf(values) | (np.isnan(values) & (name not in layout.optional))
+            if bad.any():
+                raise InvalidValues(f"field {name!r} holds a value that is not a finite number")
 
 
 # -------------------------------------------------------------------- ids

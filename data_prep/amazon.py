@@ -61,6 +61,7 @@ categories can).
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ from data_prep._common import (
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.interactions import dataset_from_interactions
+from graphrec.data.readers.parsing import INT64_BOUND
 
 DESCRIPTION = "Amazon reviews 2014/2018/2023 (JSON lines or ratings CSV) + metadata; preset s3rec"
 EXAMPLES = """\
@@ -181,16 +183,27 @@ def _read_json_reviews(path: Path, batch_lines: int) -> tuple[pd.DataFrame, Voca
 
 
 def _number(value: Any, kind: type, path: Path, lineno: int, name: str) -> Any:
+    """``value`` as ``int`` (within int64) or ``float`` (finite); else an error at the line."""
     try:
+        if isinstance(value, bool):
+            raise TypeError(value)
         if kind is int and isinstance(value, str):
-            return int(value.strip())
-        if kind is int and isinstance(value, float) and not value.is_integer():
+            number: Any = int(value.strip())
+        elif kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
-        return kind(value)
-    except (TypeError, ValueError):
+        else:
+            number = kind(value)
+    except (TypeError, ValueError, OverflowError):
         what = "a whole number" if kind is int else "a number"
         raise DataFormatError(path, lineno, f"field {name!r} is {value!r}, not {what}; fix or remove "
                               "that line") from None
+    if kind is int and not -INT64_BOUND <= number < INT64_BOUND:
+        raise DataFormatError(path, lineno, f"field {name!r} is {value!r}, beyond the range of a 64-bit "
+                              "integer; fix or remove that line")
+    if kind is float and not math.isfinite(number):
+        raise DataFormatError(path, lineno, f"field {name!r} is {value!r}, not a finite number; fix or "
+                              "remove that line")
+    return number
 
 
 def _read_csv_ratings(path: Path, first: str, chunk_rows: int

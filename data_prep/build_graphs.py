@@ -26,11 +26,19 @@ built by :func:`graphrec.graph.cli.build_graphs` (the code behind
 ``graphrec graph build``); this module adds the statistics and the scripted entry
 point. Load the ``.pt`` files with :func:`graphrec.graph.io.load_graph`.
 
+Like every graphrec output, the output folder is written only when it is new,
+empty, or a graphs folder graphrec made (its marker file, kind ``"graphs"``, is
+written first); an earlier one is replaced only with ``--overwrite``
+(``overwrite=True``). A folder graphrec did not make, a file, a dataset folder or
+a folder holding the input dataset is refused before anything is built
+(:mod:`graphrec.outputs`).
+
 Usage::
 
     python -m data_prep.build_graphs --data data/beauty                 # writes data/beauty/graphs/
     python -m data_prep.build_graphs --data ../shared/data/amazon-beauty --out graphs/beauty
     python -m data_prep.build_graphs --data synthetic --out graphs/synthetic --protocol loo
+    python -m data_prep.build_graphs --data data/beauty --overwrite     # build data/beauty/graphs/ again
 """
 
 from __future__ import annotations
@@ -47,8 +55,11 @@ from graphrec.graph.analysis import analyze_category_graph, analyze_transition_g
 from graphrec.graph.cli import build_graphs
 from graphrec.graph.io import load_graph
 from graphrec.graph.training import PROTOCOLS, training_csr
+from graphrec.outputs import check_output_dir, claim_output_dir
 
 GRAPHS_SUBDIR = "graphs"
+#: the kind written in the marker of a graphs folder
+GRAPHS_KIND = "graphs"
 STATS_FILE = "graph_stats.json"
 MANIFEST_FILE = "graphs.json"
 #: per-category arrays left out of graph_stats.json (summarised in "degree")
@@ -113,6 +124,7 @@ def build_all_graphs(
     stats: bool = True,
     max_hops: int = 10,
     alpha: float = 0.15,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write the category graphs (raw and Eq. 1), the item-transition graph, their
     statistics and a provenance manifest for one dataset.
@@ -130,6 +142,8 @@ def build_all_graphs(
         transition_normalize: item-transition weights, ``"none"`` (counts) or ``"row"``.
         stats: also write ``graph_stats.json``.
         max_hops / alpha: diffusion depths and :math:`\\alpha` measured in the statistics.
+        overwrite: replace the graphs already in ``out_dir`` (only a graphs folder
+            graphrec made).
 
     Returns:
         The manifest written to ``graphs.json``: ``dataset``, ``checksum``,
@@ -139,18 +153,23 @@ def build_all_graphs(
     Raises:
         ValueError: unknown ``protocol``, or no ``out_dir`` for a spec that is not a
             prepared dataset directory.
+        graphrec.outputs.OutputError: ``out_dir`` is a file, a folder graphrec did not
+            make or of another kind, holds the input, or holds graphs without ``overwrite``.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; valid: {list(PROTOCOLS)}")
+    inputs: list[str] = []
     if isinstance(data, SequenceDataset):
         if out_dir is None:
             raise ValueError("out_dir is required when a loaded dataset is passed")
-        dataset, spec = data, "<in-memory dataset>"
+        spec = "<in-memory dataset>"
     else:
         spec = str(data)
         out_dir = default_output_dir(spec) if out_dir is None else out_dir
-        dataset = load_dataset(spec)
-    out = Path(out_dir)
+        inputs = [spec] if spec != "synthetic" else []
+    check_output_dir(out_dir, GRAPHS_KIND, overwrite=overwrite, inputs=inputs)  # before any work
+    dataset = data if isinstance(data, SequenceDataset) else load_dataset(spec)
+    out = claim_output_dir(out_dir, GRAPHS_KIND, overwrite=overwrite, inputs=inputs)
     record = build_graphs(dataset, out, spec=spec, protocol=protocol, window=window,
                           self_loops=self_loops, transition_normalize=transition_normalize)
     record["train_interactions"] = int(len(training_csr(dataset, protocol=protocol).items))
@@ -183,12 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stats", action="store_true", help="skip graph_stats.json")
     parser.add_argument("--hops", type=int, default=10, help="largest diffusion depth in the statistics")
     parser.add_argument("--alpha", type=float, default=0.15, help="diffusion alpha in the statistics")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the graphs already in the output folder (only a folder graphrec made)")
     args = parser.parse_args(argv)
     try:
         record = build_all_graphs(args.data, args.out, protocol=args.protocol, window=args.window,
                                   self_loops=args.self_loops, transition_normalize=args.transition_normalize,
-                                  stats=not args.no_stats, max_hops=args.hops, alpha=args.alpha)
-    except (ValueError, FileNotFoundError) as exc:
+                                  stats=not args.no_stats, max_hops=args.hops, alpha=args.alpha,
+                                  overwrite=args.overwrite)
+    except (ValueError, OSError) as exc:
         parser.error(str(exc))
     files = ", ".join(record["files"].values())
     print(f"wrote {files} and {MANIFEST_FILE} to {record['out_dir']} "

@@ -2,7 +2,9 @@
 
 Source: the merged CSV of the four monthly files (Kaggle "ta-feng-grocery-dataset",
 ``ta_feng_all_months_merged.csv``; 817,741 rows, 32,266 customers, 23,812
-products, 2,012 subclasses). One purchased product per line with this header::
+products, 2,012 subclasses), read as it is distributed: zipped (``ta_feng.csv.zip``)
+or extracted, UTF-8 with a byte-order mark, every field in double quotes (plain,
+unquoted or gzip copies read the same). One purchased product per line with this header::
 
     TRANSACTION_DT,CUSTOMER_ID,AGE_GROUP,PIN_CODE,PRODUCT_SUBCLASS,PRODUCT_ID,AMOUNT,ASSET,SALES_PRICE
     11/1/2000,01104905,45-49,115,110411,4710199010372,2,24,30
@@ -53,6 +55,7 @@ DESCRIPTION = "Ta-Feng grocery CSV (TRANSACTION_DT, CUSTOMER_ID, ..., PRODUCT_SU
 EXAMPLES = """\
   graphrec prepare tafeng --input ta_feng_all_months_merged.csv --out data/tafeng
   graphrec prepare tafeng --input ta_feng_all_months_merged.csv --kcore 5 --dedup --out data/tafeng-5
+  graphrec prepare tafeng --input ../shared/data/tafeng/ta_feng.csv.zip --kcore 12 --out data/tafeng-12
 """
 
 
@@ -102,7 +105,7 @@ def convert_tafeng(
     filters: dict[str, Any] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> SequenceDataset:
-    """Convert the Ta-Feng CSV (plain or gzip) to a :class:`SequenceDataset`.
+    """Convert the Ta-Feng CSV (as distributed: zipped or not, BOM, quoted fields) to a dataset.
 
     Args:
         path: the merged transactions CSV.
@@ -152,7 +155,7 @@ def convert_tafeng(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE",
-                        help="ta_feng_all_months_merged.csv (plain or .gz)")
+                        help="ta_feng_all_months_merged.csv, or the zip it comes in (also .gz/.bz2)")
 
 
 def from_args(args: argparse.Namespace, filters: dict[str, Any]) -> SequenceDataset:

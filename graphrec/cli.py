@@ -37,8 +37,10 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 def _add_prepare(sub: argparse._SubParsersAction) -> None:
     prepare = sub.add_parser(
         "prepare", help="convert raw data into a canonical graphrec dataset",
-        description="Read a source format, apply filters, and write a canonical dataset directory "
-                    "(arrays.npz + meta.json) atomically.",
+        description="Read a source format (plain, .gz, .bz2 or one-file .zip; UTF-8 with or without a "
+                    "byte-order mark), apply filters, and write a canonical dataset directory "
+                    "(arrays.npz + meta.json + the .graphrec marker) atomically. --out must be new, "
+                    "empty, or a dataset graphrec prepared (replaced only with --overwrite).",
         epilog="examples:\n  graphrec prepare s3rec --input ../shared/data/amazon-beauty/Beauty.txt "
                "--out data/beauty\n"
                "  graphrec prepare recbole --input ../shared/data/ml-100k --out data/ml-100k\n"
@@ -56,16 +58,32 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
             epilog=getattr(module, "EXAMPLES", None), formatter_class=_formatter,
         )
         module.add_arguments(parser)
-        parser.add_argument("--out", required=True, type=Path, help="output dataset directory")
+        parser.add_argument("--out", required=True, type=Path,
+                            help="output dataset directory: new, empty, or (with --overwrite) a dataset "
+                                 "graphrec prepared; never a folder graphrec did not make")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="replace the dataset already in --out (only one graphrec made)")
         add_filter_arguments(parser)
         parser.set_defaults(handler=_run_prepare, source_module=module_name)
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
+    from graphrec.data.dataset import check_dataset_dir, remove_stale_temporaries
+    from graphrec.data.errors import DataFormatError
+    from graphrec.data.sources import input_paths
+
     module = importlib.import_module(args.source_module)
-    dataset = module.from_args(args, filters_from_args(args))
-    dataset.meta.setdefault("source", args.source)
-    target = dataset.save(args.out)
+    try:
+        # before any work: refuse a file, a folder graphrec did not make, a folder holding the input
+        check_dataset_dir(args.out, overwrite=args.overwrite, inputs=input_paths(args))
+        remove_stale_temporaries(args.out)
+        dataset = module.from_args(args, filters_from_args(args))
+        dataset.meta.setdefault("source", args.source)
+        target = dataset.save(args.out, overwrite=args.overwrite)
+    except OSError as exc:  # unreadable input, unwritable output: one line naming the path, no traceback
+        if args.verbose:
+            raise
+        raise DataFormatError(exc.filename or args.out, None, exc.strerror or str(exc)) from exc
     print(json.dumps({"out": str(target), **dataset.summary()}, indent=2))
     return 0
 

@@ -46,7 +46,7 @@ def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def write_marker(folder: str | os.PathLike[str], kind: str) -> None:
-    """Mark ``folder`` as made by graphrec (``kind``: ``"run"`` or ``"dataset"``)."""
+    """Mark ``folder`` as made by graphrec (``kind``: ``"run"``, ``"dataset"``, ``"graphs"``, ``"plots"``)."""
     text = json.dumps({"kind": kind, "made_by": "graphrec"}) + "\n"
     Path(folder, MARKER).write_text(text, encoding="utf-8")
 
@@ -83,6 +83,9 @@ def check_output_dir(folder: str | os.PathLike[str], kind: str, *, overwrite: bo
     if target.exists() and not target.is_dir():
         raise OutputError(f"{what} {target}: is a file, not a folder; choose another output path")
     if not target.exists():
+        blocking = next((a for a in target.parents if a.exists() and not a.is_dir()), None)
+        if blocking is not None:
+            raise OutputError(f"{what} {target}: {blocking} is a file, so no folder can be made below it")
         return False
     marker = read_marker(target)
     entries = [p for p in target.iterdir() if p.name not in (MARKER, LOCK)]

@@ -16,18 +16,34 @@ protocol consumes one. Conventions:
   source ships its own user split (e.g. the ComiRec releases);
 * ``meta``: counts, source, filters applied and a content checksum.
 
-On disk a dataset is one directory with ``arrays.npz`` and ``meta.json``. It is
-written to a temporary sibling directory and renamed into place, so an
-interrupted write leaves the previous good copy intact.
+On disk a dataset is one directory with ``arrays.npz``, ``meta.json``,
+``names.json`` and the marker file of :mod:`graphrec.outputs` (kind ``"dataset"``).
+It is written to a temporary sibling directory ``.<name>.tmp-<pid>-<random>``,
+marker included, flushed to disk and renamed into place, so an interrupted write leaves the
+previous good copy intact and a finished dataset always carries its marker.
+Temporary folders a killed earlier save left beside the target are removed at
+the next save (only folders named by that pattern, holding only these files, of
+a process that no longer runs).
+
+graphrec replaces only a folder it made: :meth:`SequenceDataset.save` refuses a
+path that is a file, a non-empty folder without the marker (a user's folder, or
+a dataset prepared by an older version: these still load) and, unless
+``overwrite``, an earlier dataset.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +51,21 @@ from typing import Any
 import numpy as np
 
 from graphrec.data.errors import DataFormatError
+from graphrec.outputs import MARKER, OutputError, check_output_dir, read_marker, write_marker
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 _ARRAY_FIELDS = (
     "indptr", "items", "item_category", "timestamps", "attr_indptr", "attr_values", "user_split",
 )
+#: the kind written in a prepared dataset's marker file
+DATASET_KIND = "dataset"
+#: the files :meth:`SequenceDataset.save` writes
+DATASET_FILES = frozenset({"arrays.npz", "meta.json", "names.json", MARKER})
+#: meta.json keys written by :meth:`SequenceDataset.save` from the arrays (not provenance)
+_COUNT_KEYS = ("num_users", "num_interactions", "num_categories", "avg_length", "min_length",
+               "max_length", "has_timestamps", "has_attributes", "checksum", "format_version")
 
 
 @dataclass
@@ -189,16 +215,28 @@ class SequenceDataset:
         }
 
     # ------------------------------------------------------------------- I/O
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``arrays.npz`` + ``meta.json`` atomically to ``directory``.
+    def save(self, directory: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write ``arrays.npz`` + ``meta.json`` + ``names.json`` + the marker atomically to ``directory``.
 
         The files are written into a temporary sibling directory which then
         replaces ``directory`` by rename; the old copy is removed only after the
-        new one is complete.
+        new one is complete. Temporary folders of a killed earlier save are removed first.
+
+        Args:
+            directory: the dataset folder; it may not exist yet, or be empty.
+            overwrite: replace an earlier dataset in ``directory`` (one graphrec made,
+                recognised by its marker file).
+
+        Raises:
+            OutputError: ``directory`` is a file, a folder graphrec did not make, a
+                dataset of an older version (no marker), or an earlier dataset
+                without ``overwrite``.
         """
         target = Path(directory)
+        check_dataset_dir(target, overwrite=overwrite, what="dataset folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        remove_stale_temporaries(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
         try:
             arrays = {n: getattr(self, n) for n in _ARRAY_FIELDS if getattr(self, n) is not None}
             np.savez(tmp / "arrays.npz", **arrays)
@@ -210,11 +248,14 @@ class SequenceDataset:
                 "item_names": self.item_names,
                 "category_names": self.category_names,
             }
-            with open(tmp / "names.json", "w") as fh:
+            with open(tmp / "names.json", "w", encoding="utf-8") as fh:
                 json.dump({k: v for k, v in names.items() if v is not None}, fh)
-            with open(tmp / "meta.json", "w") as fh:
+            with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
                 json.dump(meta, fh, indent=2, sort_keys=True, default=str)
+            write_marker(tmp, DATASET_KIND)
+            _fsync_files(tmp)
             _replace_directory(tmp, target)
+            _fsync_files(target.parent, directory=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -222,31 +263,32 @@ class SequenceDataset:
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> SequenceDataset:
-        """Load a dataset written by :meth:`save`; verifies the checksum."""
+        """Load a dataset written by :meth:`save` (with or without a marker); verifies the checksum.
+
+        Raises:
+            DataFormatError: naming the file and the problem: ``meta.json`` missing,
+                not JSON or without ``num_items``; ``arrays.npz`` missing, truncated
+                or corrupt, or with arrays that break the dataset's invariants;
+                ``names.json`` unreadable; a checksum mismatch.
+        """
         path = Path(directory)
-        meta_path = path / "meta.json"
-        if not meta_path.is_file():
-            raise DataFormatError(
-                meta_path, None, "not a prepared graphrec dataset (no meta.json); run `graphrec prepare`"
+        meta = _load_meta(path)
+        arrays = _load_arrays(path / "arrays.npz")
+        names = _load_names(path / "names.json")
+        try:
+            dataset = cls(
+                num_items=meta["num_items"],
+                meta={k: v for k, v in meta.items() if k not in _COUNT_KEYS and k != "num_items"},
+                user_names=names.get("user_names"),
+                item_names=names.get("item_names"),
+                category_names=names.get("category_names"),
+                **arrays,
             )
-        with open(meta_path) as fh:
-            meta = json.load(fh)
-        with np.load(path / "arrays.npz") as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        names: dict[str, list[str]] = {}
-        if (path / "names.json").is_file():
-            with open(path / "names.json") as fh:
-                names = json.load(fh)
-        counts = ("num_users", "num_interactions", "num_categories", "avg_length", "min_length",
-                  "max_length", "has_timestamps", "has_attributes", "checksum", "format_version")
-        dataset = cls(
-            num_items=meta["num_items"],
-            meta={k: v for k, v in meta.items() if k not in counts and k != "num_items"},
-            user_names=names.get("user_names"),
-            item_names=names.get("item_names"),
-            category_names=names.get("category_names"),
-            **arrays,
-        )
+        except (TypeError, ValueError) as err:
+            raise DataFormatError(
+                path / "arrays.npz", None, f"does not hold a valid dataset ({err}); the dataset is corrupt, "
+                                           "prepare it again",
+            ) from err
         if meta.get("checksum") and dataset.checksum() != meta["checksum"]:
             raise DataFormatError(
                 path / "arrays.npz", None,
@@ -275,6 +317,178 @@ class SequenceDataset:
             num_items = int(items.max(initial=0))
         category = None if item_category is None else np.asarray(item_category, dtype=np.int64)
         return cls(indptr=indptr, items=items, num_items=num_items, item_category=category, **kwargs)
+
+
+_PREPARE_AGAIN = "prepare it again (graphrec prepare ... --overwrite)"
+
+
+def _load_meta(path: Path) -> dict[str, Any]:
+    meta_path = path / "meta.json"
+    if not meta_path.is_file():
+        if (path / "arrays.npz").is_file() or (read_marker(path) or {}).get("kind") == DATASET_KIND:
+            raise DataFormatError(meta_path, None, "missing: the prepared dataset is incomplete or damaged; "
+                                  + _PREPARE_AGAIN)
+        raise DataFormatError(
+            meta_path, None, "not a prepared graphrec dataset (no meta.json); run `graphrec prepare`"
+        )
+    try:
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise DataFormatError(meta_path, None, f"not UTF-8 text ({err.reason}): the file is damaged; "
+                              + _PREPARE_AGAIN) from err
+    except json.JSONDecodeError as err:
+        raise DataFormatError(meta_path, err.lineno, f"not valid JSON ({err.msg}): the file is damaged or "
+                              "was cut short; " + _PREPARE_AGAIN) from err
+    if not isinstance(meta, dict):
+        raise DataFormatError(meta_path, None, f"expected a JSON object, found {type(meta).__name__}; "
+                              + _PREPARE_AGAIN)
+    if not isinstance(meta.get("num_items"), int) or isinstance(meta.get("num_items"), bool):
+        raise DataFormatError(meta_path, None, f"no integer 'num_items' (found {meta.get('num_items')!r}); "
+                              "the file is damaged; " + _PREPARE_AGAIN)
+    return meta
+
+
+def _load_arrays(npz_path: Path) -> dict[str, np.ndarray]:
+    if not npz_path.is_file():
+        raise DataFormatError(npz_path, None,
+                              "missing: the prepared dataset is incomplete; " + _PREPARE_AGAIN)
+    try:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, KeyError) as err:
+        raise DataFormatError(npz_path, None, f"truncated or corrupt ({type(err).__name__}: {err}); "
+                              + _PREPARE_AGAIN) from err
+    unknown = sorted(set(arrays) - set(_ARRAY_FIELDS))
+    missing = [n for n in ("indptr", "items") if n not in arrays]
+    if unknown or missing:
+        raise DataFormatError(npz_path, None, f"unexpected arrays {unknown} / missing arrays {missing}; "
+                              "not a graphrec dataset file, or a damaged one; " + _PREPARE_AGAIN)
+    return arrays
+
+
+def _load_names(names_path: Path) -> dict[str, list[str]]:
+    if not names_path.is_file():
+        return {}
+    try:
+        names = json.loads(names_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise DataFormatError(names_path, None, f"not UTF-8 text ({err.reason}); " + _PREPARE_AGAIN) from err
+    except json.JSONDecodeError as err:
+        raise DataFormatError(names_path, err.lineno, f"not valid JSON ({err.msg}); " + _PREPARE_AGAIN) \
+            from err
+    if not isinstance(names, dict) or not all(isinstance(v, list) for v in names.values()):
+        raise DataFormatError(names_path, None, "expected an object of name lists; " + _PREPARE_AGAIN)
+    return names
+
+
+# ------------------------------------------------------------------ the target folder
+def check_dataset_dir(directory: str | os.PathLike[str], overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = (), what: str = "--out") -> bool:
+    """Check that a dataset may be written to ``directory``; change nothing.
+
+    :func:`graphrec.outputs.check_output_dir` for kind ``"dataset"``, with a clear
+    message for a dataset prepared by an older graphrec (it has ``meta.json`` but no
+    marker): it still loads, but graphrec does not replace it.
+
+    Returns:
+        Whether ``directory`` holds an earlier dataset (replaced with ``overwrite``).
+
+    Raises:
+        OutputError: naming ``directory`` and the way out.
+    """
+    target = Path(directory)
+    existing = next((p for p in target.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise OutputError(f"{what} {target}: {existing} is a file, not a folder; choose another output path")
+    if (target.is_dir() and read_marker(target) is None and (target / "meta.json").is_file()
+            and not any(Path(i).exists() and _same_or_inside(Path(i), target) for i in inputs)):
+        raise OutputError(
+            f"{what} {target}: holds a dataset prepared by an older graphrec (no {MARKER} marker file); it "
+            "still loads, but graphrec replaces only folders that carry its marker: delete it yourself "
+            "or choose a new folder"
+        )
+    return check_output_dir(target, DATASET_KIND, overwrite=overwrite, inputs=inputs, what=what)
+
+
+def _same_or_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+    """Remove what a killed earlier :meth:`SequenceDataset.save` of ``directory`` left beside it.
+
+    Only folders named by save's own patterns are touched:
+
+    * ``.<name>.tmp-<pid>-<random>`` (and ``.<name>.tmp-<random>`` of older versions)
+      holding nothing but the files save writes, when process ``<pid>`` no longer
+      runs: removed;
+    * ``.<name>.old-<pid>``, the previous copy set aside during the final swap,
+      when ``<pid>`` no longer runs: put back when ``directory`` is missing (the
+      swap was cut between its two renames), else removed.
+
+    Returns:
+        The folders removed or put back.
+    """
+    target = Path(directory)
+    if not target.parent.is_dir():
+        return []
+    name = re.escape(target.name)
+    temporary = re.compile(rf"\.{name}\.tmp-(?:(\d+)-)?[A-Za-z0-9_]{{8}}")
+    old = re.compile(rf"\.{name}\.old-(\d+)")
+    handled = []
+    for entry in sorted(target.parent.iterdir()):
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        match = temporary.fullmatch(entry.name)
+        if match is not None:
+            pid = int(match.group(1) or 0)
+            if (pid and _pid_alive(pid)) or not {p.name for p in entry.iterdir()} <= DATASET_FILES:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.warning("removed %s, left by an interrupted save", entry)
+            handled.append(entry)
+            continue
+        match = old.fullmatch(entry.name)
+        if match is None or _pid_alive(int(match.group(1))):
+            continue
+        if not ((entry / "meta.json").is_file() or read_marker(entry) is not None):
+            continue
+        if not target.exists():
+            os.replace(entry, target)
+            logger.warning("put back %s as %s: an interrupted save had set it aside", entry, target)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.warning("removed %s, left by an interrupted save", entry)
+        handled.append(entry)
+    return handled
+
+
+def _fsync_files(folder: Path, directory: bool = False) -> None:
+    """Flush the files of ``folder`` (or, with ``directory``, the folder's own entry list) to disk."""
+    paths = [folder] if directory else [p for p in folder.iterdir() if p.is_file()]
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # e.g. a platform that cannot open a directory
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _replace_directory(new: Path, target: Path) -> None:

@@ -95,7 +95,7 @@ def dataset_from_interactions(
         attr_values = codes.astype(np.int64) + 1
         attribute_names = [str(a) for a in uniques]
 
-    timestamps = frame["timestamp"].to_numpy().astype(np.int64) if "timestamp" in frame.columns else None
+    timestamps = _int64_timestamps(frame["timestamp"]) if "timestamp" in frame.columns else None
     meta = dict(meta or {})
     if attribute_names is not None:
         meta["num_attributes"] = len(attribute_names)
@@ -112,6 +112,24 @@ def dataset_from_interactions(
         category_names=category_names,
         meta=meta,
     )
+
+
+def _int64_timestamps(column: pd.Series) -> np.ndarray:
+    """``column`` as int64; a value that is not finite or beyond int64 is an error, never a wrapped number.
+
+    Readers refuse such values with the file and line; this guards every other caller.
+    """
+    values = column.to_numpy()
+    if values.dtype.kind == "f":
+        numbers = values.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(numbers) | (np.abs(numbers) >= 2.0**63)
+        if bad.any():
+            raise ValueError(f"timestamp {values[int(np.argmax(bad))]!r} is not a finite number within the "
+                             f"64-bit integer range ({int(bad.sum())} such values)")
+    elif values.dtype.kind == "u" and len(values) and values.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"timestamp {values.max()} is beyond the 64-bit integer range")
+    return values.astype(np.int64)
 
 
 def _user_order(frame: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,11 @@
   ``.inter`` (RecBole), ``.csv`` / ``.tsv`` / ``.parquet`` (table with columns
   ``user``, ``item``, ``timestamp``).
 
+Files may be compressed (``clicks.csv.gz``, ``Beauty.txt.bz2``, a one-file
+``.zip``): the format is the suffix before the compression suffix
+(:mod:`graphrec.data.readers.files`). A directory that holds ``arrays.npz`` or the
+dataset marker but no ``meta.json`` is a damaged prepared dataset, reported as such.
+
 Anything else raises :class:`~graphrec.data.errors.DataFormatError` saying what
 was looked for and what was found. Raw files are read without filters: prepare
 a filtered copy with ``graphrec prepare`` when filters are wanted.
@@ -27,10 +32,12 @@ from typing import Any
 
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
+from graphrec.data.readers.files import COMPRESSED_SUFFIXES, plain_name, plain_suffix
 from graphrec.data.readers.recbole import read_recbole
 from graphrec.data.readers.s3rec import ATTRIBUTES_SUFFIX, attributes_path_for, read_s3rec
 from graphrec.data.readers.table import read_table
 from graphrec.data.synthetic import generate_synthetic
+from graphrec.outputs import read_marker
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 _LOOKED_FOR = (
@@ -40,18 +47,29 @@ _LOOKED_FOR = (
 )
 
 
+def _first_file(directory: Path, name: str) -> Path | None:
+    """``directory/name``, plain or compressed, when there is one."""
+    for candidate in (name, *(name + c for c in COMPRESSED_SUFFIXES)):
+        if (directory / candidate).is_file():
+            return directory / candidate
+    return None
+
+
 def _s3rec_pairs(directory: Path) -> list[tuple[Path, Path]]:
     pairs = []
-    for attributes in sorted(directory.glob(f"*{ATTRIBUTES_SUFFIX}")):
-        sequences = directory / (attributes.name[: -len(ATTRIBUTES_SUFFIX)] + ".txt")
-        if sequences.is_file():
+    for attributes in sorted(directory.iterdir()):
+        if not (attributes.is_file() and plain_name(attributes).endswith(ATTRIBUTES_SUFFIX)):
+            continue
+        sequences = _first_file(directory, plain_name(attributes)[: -len(ATTRIBUTES_SUFFIX)] + ".txt")
+        if sequences is not None:
             pairs.append((sequences, attributes))
     return pairs
 
 
 def _load_directory(path: Path) -> SequenceDataset | None:
-    if (path / "meta.json").is_file():
-        return SequenceDataset.load(path)
+    marker = read_marker(path) or {}
+    if (path / "meta.json").is_file() or (path / "arrays.npz").is_file() or marker.get("kind") == "dataset":
+        return SequenceDataset.load(path)  # a damaged prepared dataset is reported by load
     pairs = _s3rec_pairs(path)
     if len(pairs) > 1:
         raise DataFormatError(
@@ -60,13 +78,13 @@ def _load_directory(path: Path) -> SequenceDataset | None:
         )
     if pairs:
         return read_s3rec(*pairs[0])
-    if any(path.glob("*.inter")):
+    if any(plain_suffix(p) == ".inter" for p in path.iterdir() if p.is_file()):
         return read_recbole(path)
     return None
 
 
 def _load_file(path: Path) -> SequenceDataset | None:
-    suffix = path.suffix.lower()
+    suffix = plain_suffix(path)
     if path.name == "meta.json":
         return SequenceDataset.load(path.parent)
     if suffix == ".txt":

@@ -9,13 +9,17 @@ A source module (a reader in :mod:`graphrec.data.readers` or a converter in
 * ``from_args(args, filters) -> SequenceDataset`` — read, apply ``filters``
   (keyword arguments of :func:`graphrec.data.filters.apply_filters`) and build.
 
-The command-line layer adds the shared options (``--out``, filters) and writes
-the result atomically. The library itself never reads ``sys.argv``.
+The command-line layer adds the shared options (``--out``, ``--overwrite``,
+filters), checks before any work that ``--out`` is a folder graphrec may write
+(:func:`graphrec.data.dataset.check_dataset_dir`: not a file, not a folder graphrec
+did not make, not a folder holding the inputs named by :func:`input_paths`) and
+writes the result atomically. The library itself never reads ``sys.argv``.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 #: source name -> module implementing the contract above
@@ -31,6 +35,18 @@ SOURCES: dict[str, str] = {
     "taobao": "data_prep.taobao",
     "comirec": "data_prep.comirec",
 }
+
+
+#: options of the source modules that name input files or folders
+INPUT_OPTIONS = ("input", "attributes", "reviews", "meta", "movies")
+#: values of those options that name no file
+_NOT_PATHS = frozenset({"auto", "none"})
+
+
+def input_paths(args: argparse.Namespace) -> list[Path]:
+    """The input files and folders named on a ``graphrec prepare <source>`` command line."""
+    values = (getattr(args, name, None) for name in INPUT_OPTIONS)
+    return [Path(v) for v in values if v is not None and str(v).lower() not in _NOT_PATHS]
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ from graphrec.graph.io import save_graph
 from graphrec.graph.normalize import normalized_category_graph
 from graphrec.graph.training import PROTOCOLS, training_csr
 from graphrec.graph.transition import item_transition_graph
+from graphrec.outputs import claim_output_dir
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 _BIG_ARRAYS = ("degree_values", "weighted_degree_values")
@@ -144,6 +145,7 @@ def _run_build(args: argparse.Namespace) -> int:
                 f"--out is required unless --data is a prepared dataset directory (got {args.data})"
             )
         out = Path(args.data) / "graphs"
+    claim_output_dir(out, "graphs", overwrite=args.overwrite)
     record = build_graphs(dataset, out, spec=args.data, protocol=args.protocol, window=args.window,
                           self_loops=args.self_loops, transition_normalize=args.transition_normalize)
     print(f"wrote {', '.join(record['files'].values())} and graphs.json to {out}")
@@ -163,6 +165,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 def _run_plot(args: argparse.Namespace) -> int:
     dataset = _load(args.data)
+    claim_output_dir(args.out, "plots", overwrite=args.overwrite)
     report = category_report(dataset, spec=args.data, name=args.name or Path(str(args.data)).name,
                              out_dir=args.out, protocol=args.protocol, window=args.window,
                              max_hops=args.hops, alpha=args.alpha)
@@ -209,6 +212,8 @@ def add_graph_commands(subparsers: Any) -> argparse.ArgumentParser:
     )
     _common(build)
     build.add_argument("--out", type=Path, help="output directory (default: <prepared dataset>/graphs)")
+    build.add_argument("--overwrite", action="store_true",
+                       help="replace graphs built earlier (only a folder graphrec made)")
     build.add_argument("--self-loops", action="store_true", help="count same-category neighbours")
     build.add_argument("--transition-normalize", choices=["none", "row"], default="none",
                        help="item-transition edge weights: counts or row-normalised probabilities")
@@ -236,6 +241,8 @@ def add_graph_commands(subparsers: Any) -> argparse.ArgumentParser:
     _common(plot)
     _analysis_options(plot)
     plot.add_argument("--out", type=Path, required=True, help="output directory for the PNGs")
+    plot.add_argument("--overwrite", action="store_true",
+                      help="replace plots made earlier (only a folder graphrec made)")
     plot.set_defaults(handler=_run_plot)
     return graph
 

@@ -1,15 +1,17 @@
-"""SequenceDataset: invariants, checksum, atomic save/load round trip."""
+"""SequenceDataset: invariants, checksum, atomic save/load round trip, folder ownership, damaged files."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from graphrec.data.dataset import SequenceDataset
+from graphrec.data.dataset import SequenceDataset, remove_stale_temporaries
 from graphrec.data.errors import DataFormatError
+from graphrec.outputs import OutputError, read_marker
 
 
 def _full_dataset() -> SequenceDataset:
@@ -70,7 +72,7 @@ def test_checksum_is_content_sensitive() -> None:
 def test_save_load_round_trip(tmp_path: Path) -> None:
     ds = _full_dataset()
     target = ds.save(tmp_path / "ds")
-    assert sorted(p.name for p in target.iterdir()) == ["arrays.npz", "meta.json", "names.json"]
+    assert sorted(p.name for p in target.iterdir()) == [".graphrec", "arrays.npz", "meta.json", "names.json"]
     meta = json.loads((target / "meta.json").read_text())
     assert meta["checksum"] == ds.checksum() and meta["num_users"] == 2 and meta["source"] == "hand"
     back = SequenceDataset.load(target)
@@ -85,7 +87,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
 def test_save_overwrites_previous_copy(tmp_path: Path) -> None:
     _full_dataset().save(tmp_path / "ds")
     small = SequenceDataset.from_sequences([[1, 2]])
-    small.save(tmp_path / "ds")
+    small.save(tmp_path / "ds", overwrite=True)
     assert SequenceDataset.load(tmp_path / "ds").checksum() == small.checksum()
     assert [p.name for p in tmp_path.iterdir()] == ["ds"]
 
@@ -100,7 +102,7 @@ def test_failed_save_keeps_previous_copy_and_leaves_no_temp(tmp_path: Path,
 
     monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        SequenceDataset.from_sequences([[1]]).save(tmp_path / "ds")
+        SequenceDataset.from_sequences([[1]]).save(tmp_path / "ds", overwrite=True)
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["ds"]
     assert SequenceDataset.load(tmp_path / "ds").checksum() == good.checksum()
@@ -135,3 +137,111 @@ def test_from_sequences() -> None:
     assert ds.num_items == 3 and not ds.has_categories
     empty = SequenceDataset.from_sequences([])
     assert empty.num_users == 0 and empty.num_items == 0
+
+
+# ------------------------------------------------------------ the folder graphrec owns
+DEAD_PID = 999_999_999  # above any pid_max: no such process
+
+
+def test_saved_dataset_carries_the_marker(tmp_path: Path) -> None:
+    target = _full_dataset().save(tmp_path / "ds")
+    assert read_marker(target) == {"kind": "dataset", "made_by": "graphrec"}
+
+
+def test_save_refuses_folders_and_files_graphrec_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("notes")
+    with pytest.raises(OutputError, match="not made by graphrec"):
+        _full_dataset().save(mine, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    file = tmp_path / "file"
+    file.write_text("data")
+    with pytest.raises(OutputError, match="is a file"):
+        _full_dataset().save(file, overwrite=True)
+    assert file.read_text() == "data"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert SequenceDataset.load(_full_dataset().save(empty)).num_users == 2  # an empty folder is fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "mine"]
+
+
+def test_save_replaces_an_earlier_dataset_only_with_overwrite(tmp_path: Path) -> None:
+    good = _full_dataset()
+    good.save(tmp_path / "ds")
+    with pytest.raises(OutputError, match="already holds a dataset; pass --overwrite"):
+        SequenceDataset.from_sequences([[1]]).save(tmp_path / "ds")
+    assert SequenceDataset.load(tmp_path / "ds").checksum() == good.checksum()
+
+
+def test_dataset_of_an_older_version_loads_but_is_not_replaced(tmp_path: Path) -> None:
+    target = _full_dataset().save(tmp_path / "old")
+    (target / ".graphrec").unlink()  # as written before datasets carried the marker
+    assert SequenceDataset.load(target).checksum() == _full_dataset().checksum()
+    with pytest.raises(OutputError, match="older graphrec .* still loads"):
+        SequenceDataset.from_sequences([[1]]).save(target, overwrite=True)
+    assert SequenceDataset.load(target).checksum() == _full_dataset().checksum()
+
+
+def test_stale_temporaries_of_a_killed_save_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / f".ds.tmp-{DEAD_PID}-abcd_123"
+    legacy = tmp_path / ".ds.tmp-q1w2e3r4"  # the name of an older version's temporary
+    live = tmp_path / f".ds.tmp-{os.getpid()}-abcd_123"  # a save running now
+    user = tmp_path / f".ds.tmp-{DEAD_PID}-zzzzzzzz"  # the pattern, but files save never writes
+    other = tmp_path / ".other.tmp-q1w2e3r4"  # another dataset's
+    for folder in (stale, legacy, live, user, other):
+        folder.mkdir()
+        (folder / "arrays.npz").write_bytes(b"half")
+    (user / "thesis.tex").write_text("mine")
+    _full_dataset().save(tmp_path / "ds")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", live.name, user.name, other.name])
+
+
+def test_previous_copy_set_aside_by_a_killed_swap_is_put_back(tmp_path: Path) -> None:
+    good = _full_dataset()
+    good.save(tmp_path / "ds")
+    aside = tmp_path / f".ds.old-{DEAD_PID}"
+    os.replace(tmp_path / "ds", aside)  # killed between the two renames of the swap
+    assert remove_stale_temporaries(tmp_path / "ds") == [aside]
+    assert SequenceDataset.load(tmp_path / "ds").checksum() == good.checksum()
+    assert [p.name for p in tmp_path.iterdir()] == ["ds"]
+
+
+# ------------------------------------------------------------ damaged prepared datasets
+def test_truncated_arrays_npz(tmp_path: Path) -> None:
+    target = _full_dataset().save(tmp_path / "ds")
+    npz = target / "arrays.npz"
+    npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    with pytest.raises(DataFormatError, match="truncated or corrupt") as info:
+        SequenceDataset.load(target)
+    assert info.value.path == str(npz) and "prepare it again" in str(info.value)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ('{"num_items": 3,\n "checksum": ', 2, "not valid JSON"),
+    ("[1, 2]", None, "expected a JSON object"),
+    ('{"source": "x"}', None, "no integer 'num_items'"),
+    ("\udcff", None, "not UTF-8"),
+])
+def test_corrupt_meta_json(tmp_path: Path, text: str, line: int | None, message: str) -> None:
+    target = _full_dataset().save(tmp_path / "ds")
+    (target / "meta.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(DataFormatError, match=message) as info:
+        SequenceDataset.load(target)
+    assert info.value.path == str(target / "meta.json") and info.value.line == line
+
+
+def test_missing_meta_json_of_a_prepared_dataset(tmp_path: Path) -> None:
+    target = _full_dataset().save(tmp_path / "ds")
+    (target / "meta.json").unlink()
+    with pytest.raises(DataFormatError, match="missing: the prepared dataset is incomplete") as info:
+        SequenceDataset.load(target)
+    assert info.value.path == str(target / "meta.json")
+
+
+def test_arrays_that_break_the_invariants(tmp_path: Path) -> None:
+    target = _full_dataset().save(tmp_path / "ds")
+    np.savez(target / "arrays.npz", indptr=np.array([0, 9]), items=np.array([1]))
+    with pytest.raises(DataFormatError, match="does not hold a valid dataset") as info:
+        SequenceDataset.load(target)
+    assert info.value.path == str(target / "arrays.npz")

@@ -88,3 +88,28 @@ def test_unknown_synthetic_option_is_an_error_listing_the_valid_keys() -> None:
         load_dataset("synthetic", num_user=100)
     text = str(info.value)
     assert "did you mean 'num_users'" in text and "valid keys" in text and "'seed'" in text
+
+
+def test_compressed_files_are_recognised_by_the_suffix_before_compression(tmp_path: Path) -> None:
+    import gzip
+
+    text = "user,item,timestamp\na,x,2\na,y,1\n"
+    (tmp_path / "clicks.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "clicks.csv").write_text(text)
+    plain = load_dataset(tmp_path / "clicks.csv")
+    assert load_dataset(tmp_path / "clicks.csv.gz").checksum() == plain.checksum()
+    s3 = tmp_path / "s3"
+    s3.mkdir()
+    for name in ("Tiny.txt", "Tiny_item2attributes.json"):
+        (s3 / f"{name}.gz").write_bytes(gzip.compress((FIXTURES / "s3rec" / name).read_bytes()))
+    expected = read_s3rec(FIXTURES / "s3rec" / "Tiny.txt", FIXTURES / "s3rec" / "Tiny_item2attributes.json")
+    assert load_dataset(s3).checksum() == expected.checksum()
+    assert load_dataset(s3 / "Tiny.txt.gz").checksum() == expected.checksum()
+
+
+def test_damaged_prepared_directory_is_reported_as_such(tmp_path: Path) -> None:
+    target = read_s3rec(FIXTURES / "s3rec" / "Tiny.txt").save(tmp_path / "prepared")
+    (target / "meta.json").unlink()
+    with pytest.raises(DataFormatError, match="prepared dataset is incomplete") as info:
+        load_dataset(target)
+    assert info.value.path == str(target / "meta.json")

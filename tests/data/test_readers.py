@@ -354,3 +354,105 @@ def test_table_source_contract(tmp_path: Path) -> None:
     )
     ds = table.from_args(args, filters_from_args(args))
     assert ds.num_interactions == 2 and ds.timestamps is None
+
+
+# ------------------------------------------------------------ numbers out of range
+@pytest.mark.parametrize("value", ["1e30", "-1e19", "inf", "-inf", "99999999999999999999"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_table_timestamp_out_of_range(tmp_path: Path, value: str, suffix: str) -> None:
+    sep = "," if suffix == ".csv" else "\t"
+    rows = ["user", "item", "timestamp"], ["a", "x", "1"], ["a", "y", value], ["b", "x", "3"]
+    # a blank line before the bad row: the reported line is the file's, not the row's index + 2
+    path = _write(tmp_path / f"t{suffix}", "\n".join(sep.join(r) for r in rows[:2]) + "\n\n"
+                  + "\n".join(sep.join(r) for r in rows[2:]) + "\n")
+    with pytest.raises(DataFormatError) as info:
+        read_table(path)
+    assert info.value.path == str(path) and info.value.line == 4 and repr(value) in str(info.value)
+    assert "time column 'timestamp'" in str(info.value)
+
+
+def test_table_rating_not_finite(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", 'user,item,rating\n"a","x",4\n"a","y",inf\n')
+    with pytest.raises(DataFormatError, match="rating column 'rating': 'inf' is not a finite number") as info:
+        read_table(path, time_col=None, rating_col="rating")
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize("column, value", [("timestamp", "1e30"), ("timestamp", "nan"), ("rating", "inf")])
+def test_recbole_number_out_of_range(tmp_path: Path, column: str, value: str) -> None:
+    cells = {"timestamp": "881250949", "rating": "3"}
+    cells[column] = value
+    path = _write(tmp_path / "x.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                  "1\t10\t4\t881250900\n\n"
+                  f"1\t11\t{cells['rating']}\t{cells['timestamp']}\n")
+    with pytest.raises(DataFormatError) as info:
+        read_recbole(path)
+    assert info.value.path == str(path) and info.value.line == 4 and repr(value) in str(info.value)
+
+
+# ------------------------------------------------------------ S3Rec attribute values
+@pytest.mark.parametrize("value, what", [
+    ("null", "not an integer attribute id"),
+    ("true", "not an integer attribute id"),
+    ('"a"', "not an integer attribute id"),
+    ("1.5", "not an integer attribute id"),
+    ("[4, 5]", "a nested list"),
+    ("99999999999999999999", "beyond the range"),
+])
+def test_s3rec_attribute_values_must_be_integer_ids(tmp_path: Path, value: str, what: str) -> None:
+    txt = _write(tmp_path / "A.txt", "1 1 2 3\n")
+    attributes = _write(tmp_path / "A_item2attributes.json", f'{{"1": [1], "2": [2], "3": [7, {value}]}}')
+    with pytest.raises(DataFormatError) as info:
+        read_s3rec(txt, attributes)
+    text = str(info.value)
+    assert info.value.path == str(attributes) and "item '3'" in text and value in text and what in text
+
+
+# ------------------------------------------------------------ files as downloaded
+def _compressed(path: Path, data: bytes, kind: str) -> Path:
+    import bz2
+    import gzip
+    import zipfile
+
+    if kind == "gz":
+        out = path.with_name(path.name + ".gz")
+        out.write_bytes(gzip.compress(data))
+    elif kind == "bz2":
+        out = path.with_name(path.name + ".bz2")
+        out.write_bytes(bz2.compress(data))
+    else:
+        out = path.with_name(path.name + ".zip")
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(path.name, data)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "zip"])
+def test_readers_take_compressed_files_with_a_bom(tmp_path: Path, kind: str) -> None:
+    bom = b"\xef\xbb\xbf"
+    s3 = read_s3rec(TINY_TXT, TINY_ATTR)
+    txt = _compressed(tmp_path / "Tiny.txt", bom + TINY_TXT.read_bytes(), kind)
+    attr = _compressed(tmp_path / "Tiny_item2attributes.json", bom + TINY_ATTR.read_bytes(), kind)
+    assert read_s3rec(txt, attr).checksum() == s3.checksum()
+    assert s3rec.attributes_path_for(txt) == attr
+    rb = read_recbole(TINY_RECBOLE)
+    inter = _compressed(tmp_path / "tiny.inter", bom + (TINY_RECBOLE / "tiny.inter").read_bytes(), kind)
+    _compressed(tmp_path / "tiny.item", bom + (TINY_RECBOLE / "tiny.item").read_bytes(), kind)
+    assert read_recbole(inter).checksum() == rb.checksum()
+    quoted = bom + b'"user","item","timestamp"\r\n"u1","x","2"\r\n"u1","y","1"\r\n'
+    ds = read_table(_compressed(tmp_path / "t.csv", quoted, kind))
+    assert ds.user_names == ["u1"] and ds.item_names == ["y", "x"]
+
+
+def test_binary_input_names_file_and_line(tmp_path: Path) -> None:
+    txt = _write(tmp_path / "B.txt", "1 1 2\n")
+    with txt.open("ab") as fh:
+        fh.write(b"2 \xff\xfe 3\n")
+    with pytest.raises(DataFormatError, match="not valid utf-8 text") as info:
+        read_s3rec(txt)
+    assert info.value.path == str(txt) and info.value.line == 2
+    table_path = tmp_path / "t.csv"
+    table_path.write_bytes(b"user,item,timestamp\na,x,1\nb,\xe9,2\n")
+    with pytest.raises(DataFormatError, match="not valid utf-8 text") as info:
+        read_table(table_path)
+    assert info.value.path == str(table_path) and info.value.line == 3

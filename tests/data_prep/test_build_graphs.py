@@ -16,6 +16,7 @@ from graphrec.graph.category import category_graph
 from graphrec.graph.io import load_graph
 from graphrec.graph.normalize import normalized_category_graph
 from graphrec.graph.transition import item_transition_graph
+from graphrec.outputs import OutputError, read_marker
 
 
 @pytest.fixture()
@@ -101,3 +102,30 @@ def test_cli(prepared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--data", str(prepared), "--out", str(tmp_path / "cli"), "--hops", "2"]) == 0
     assert "protocol loo" in capsys.readouterr().out
     assert (tmp_path / "cli" / "category_graph_eq1.pt").is_file()
+
+
+def test_output_folder_rules(prepared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Graphs go only into a new or empty folder, or one graphrec made for graphs (with --overwrite)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("notes")
+    with pytest.raises(OutputError, match="not made by graphrec"):
+        build_all_graphs(prepared, mine, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    with pytest.raises(OutputError, match="holds the input"):
+        build_all_graphs(prepared, prepared, overwrite=True)  # the dataset folder itself
+    other = SequenceDataset.load(prepared).save(tmp_path / "other")
+    with pytest.raises(OutputError, match="is a graphrec dataset folder, not a graphs folder"):
+        build_all_graphs(prepared, other, overwrite=True)  # another dataset
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit):
+        main(["--data", str(prepared), "--out", str(tmp_path / "file"), "--no-stats"])
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "file").read_text() == "x"
+    out = tmp_path / "g"
+    build_all_graphs(prepared, out, stats=False)
+    assert read_marker(out) == {"kind": "graphs", "made_by": "graphrec"}
+    with pytest.raises(OutputError, match="already holds a graphs"):
+        build_all_graphs(prepared, out, stats=False)
+    (out / "stale.pt").write_bytes(b"")
+    build_all_graphs(prepared, out, stats=False, overwrite=True)
+    assert not (out / "stale.pt").exists() and (out / "item_transition.pt").is_file()

@@ -219,3 +219,36 @@ def test_comirec_user_in_two_splits(tmp_path):
     assert "keep_split" in _fails(lambda: convert_comirec(tmp_path, keep_split=True),
                                   tmp_path / "book_test.txt", 2)
     assert convert_comirec(tmp_path).num_users == 4  # merging is fine
+
+
+# ------------------------------------------------ numbers out of range, binary input
+@pytest.mark.parametrize("value, what", [("99999999999999999999", "beyond the range of a 64-bit integer"),
+                                         ("1e30", "not an integer")])
+def test_timestamp_beyond_int64_csv(tmp_path, value, what):
+    path = tmp_path / "UserBehavior.csv"
+    path.write_text(_with_line(TAOBAO, 3, f"2,100,10,buy,{value}"))
+    assert f"'timestamp' is '{value}', {what}" in _fails(lambda: convert_taobao(path), path, 3)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_rating_not_finite(tmp_path, value):
+    path = tmp_path / "ratings.csv"
+    path.write_text(f"userId,movieId,rating,timestamp\n1,296,5.0,1147880044\n1,306,{value},1147880045\n")
+    assert f"'rating' is '{value}', not a finite number" in _fails(lambda: convert_movielens(path), path, 3)
+
+
+@pytest.mark.parametrize("field, value", [("unixReviewTime", "1e30"), ("unixReviewTime", "1e19"),
+                                          ("overall", "NaN"), ("overall", "Infinity")])
+def test_json_number_out_of_range(tmp_path, field, value):
+    path = tmp_path / "All_Beauty.json"
+    old = '"unixReviewTime": 1470096000' if field == "unixReviewTime" else '"overall": 5.0'
+    assert old in REVIEWS_2018
+    path.write_text(REVIEWS_2018.replace(old, f'"{field}": {value}', 1))
+    line = 1 + REVIEWS_2018[: REVIEWS_2018.index(old)].count("\n")
+    assert f"'{field}'" in _fails(lambda: convert_amazon(path), path, line)
+
+
+def test_binary_bytes_in_a_utf8_csv(tmp_path):
+    path = tmp_path / "UserBehavior.csv"
+    path.write_bytes(TAOBAO.encode() + b"4,10\xff,10,pv,1511544070\n")
+    assert "not valid utf-8 text" in _fails(lambda: convert_taobao(path), path, TAOBAO.count("\n") + 1)

@@ -18,6 +18,11 @@ order breaks ties); users and items are numbered in order of first appearance
 a genre-like ``token_seq`` column (``class``, ``genre``, ``categories``, ...),
 its first token is the item's single category and all its tokens are the
 item's attributes. Items absent from ``.item`` get category 0 (counted in meta).
+
+Files are read as they are shipped or downloaded (:mod:`graphrec.data.readers.files`):
+plain or compressed (``ml-1m.inter.gz``, ``.bz2``, a one-file ``.zip``), with or
+without a UTF-8 byte-order mark. A ``float`` value that is not finite, or a
+timestamp beyond the 64-bit integer range, is an error at its line.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
-from graphrec.data.readers.parsing import parse_numbers
+from graphrec.data.readers.files import COMPRESSED_SUFFIXES, open_binary, open_text, plain_name, stream_errors
+from graphrec.data.readers.parsing import Lines, TableLines, empty_id_problem, parse_numbers, raise_first_bad
 from graphrec.data.readers.table import file_provenance, require_nonempty
 
 logger = logging.getLogger(__name__)
@@ -70,15 +76,16 @@ def read_atomic(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, s
     """Read one atomic file as strings; returns ``(frame, {column: type})``."""
     path = Path(path)
     require_nonempty(path)
-    with open(path, encoding="utf-8") as fh:
+    with stream_errors(path), open_text(path) as fh:
         header = fh.readline()
     fields = parse_header(path, header)
     names = [name for name, _ in fields]
     try:
-        frame = pd.read_csv(
-            path, sep="\t", header=None, skiprows=1, names=names, dtype=str,
-            keep_default_na=False, quoting=csv.QUOTE_NONE, engine="c",
-        )
+        with stream_errors(path), open_binary(path) as raw:
+            frame = pd.read_csv(
+                raw, sep="\t", header=None, skiprows=1, names=names, dtype=str, encoding="utf-8",
+                keep_default_na=False, quoting=csv.QUOTE_NONE, engine="c",
+            )
     except pd.errors.ParserError as err:
         raise DataFormatError(path, None, f"rows do not match the {len(names)}-column header: {err}") from err
     except pd.errors.EmptyDataError:
@@ -92,27 +99,43 @@ def _require(path: Path, types: dict[str, str], name: str, role: str) -> None:
         raise DataFormatError(path, 1, f"no {role} column {name!r}; columns found: {found}")
 
 
-def _numbers(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+def _numbers(frame: pd.DataFrame, column: str, path: Path, lines: Lines, int64: bool = False) -> np.ndarray:
     return parse_numbers(
         frame[column], path,
         lambda token, count: f"{column} = {token!r} is not a number ({count} such rows)",
+        lines=lines, int64=int64, what=f"column {column!r}",
     )
+
+
+def _atomic_files(directory: Path, suffix: str) -> list[Path]:
+    """Files ``*<suffix>`` of ``directory``, plain or compressed (``x.inter``, ``x.inter.gz``, ...)."""
+    endings = (suffix, *(suffix + c for c in COMPRESSED_SUFFIXES))
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.name.lower().endswith(endings))
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    """``<name><suffix>`` beside ``<name>.inter[.gz]``, plain or compressed, when there is one."""
+    stem = plain_name(path)[: -len(".inter")] if plain_name(path).lower().endswith(".inter") else path.stem
+    for candidate in (stem + suffix, *(stem + suffix + c for c in COMPRESSED_SUFFIXES)):
+        if (path.parent / candidate).is_file():
+            return path.parent / candidate
+    return None
 
 
 def _locate(directory_or_inter_file: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     """The ``.inter`` file and its ``.item`` sibling (``None`` when there is none)."""
     path = Path(directory_or_inter_file)
     if path.is_dir():
-        preferred = path / f"{path.name}.inter"
-        candidates = [preferred] if preferred.is_file() else sorted(path.glob("*.inter"))
+        candidates = _atomic_files(path, ".inter")
+        preferred = [c for c in candidates if plain_name(c) == f"{path.name}.inter"]
+        candidates = preferred or candidates
         if len(candidates) != 1:
             raise DataFormatError(
                 path, None,
                 f"expected one .inter file in the directory, found {[c.name for c in candidates]}",
             )
         path = candidates[0]
-    item = path.with_suffix(".item")
-    return path, (item if item.is_file() else None)
+    return path, _sibling(path, ".item")
 
 
 def read_recbole(
@@ -147,17 +170,17 @@ def read_recbole(
     _require(inter_path, types, item_field, "item")
     if len(raw) == 0:
         raise DataFormatError(inter_path, None, "the header has no rows below it (no interactions)")
+    lines = TableLines(inter_path, "\t", quoting=csv.QUOTE_NONE)
     frame = pd.DataFrame({"user": raw[user_field].to_numpy(), "item": raw[item_field].to_numpy()})
     for role in ("user", "item"):
         empty = (frame[role] == "").to_numpy()
-        if empty.any():
-            raise DataFormatError(inter_path, int(np.argmax(empty)) + 2, f"empty {role} id")
+        raise_first_bad(inter_path, frame[role], empty, lines, empty_id_problem(role))
     has_time = time_field is not None and time_field in types
     if has_time:
         assert time_field is not None
-        frame["timestamp"] = _numbers(raw, time_field, inter_path)
+        frame["timestamp"] = _numbers(raw, time_field, inter_path, lines, int64=True)
     if rating_field in types:
-        frame["rating"] = _numbers(raw, rating_field, inter_path)
+        frame["rating"] = _numbers(raw, rating_field, inter_path, lines)
     inputs = [file_provenance(inter_path)]
     meta: dict[str, Any] = {"source": "recbole", "inputs": inputs}
     if not has_time:

@@ -17,7 +17,11 @@ Reading rules:
 * when the file's item ids are exactly ``1..N`` (after filters), they are kept,
   so that item ``i`` here is item ``i`` in the papers' code; otherwise items are
   numbered in order of first appearance and ``item_names`` holds the file ids;
-* users keep the file order (``user_names`` holds the file's user ids).
+* users keep the file order (``user_names`` holds the file's user ids);
+* attribute ids must be JSON integers in flat lists: ``null``, ``true``, ``"a"``,
+  ``1.5`` or a nested list is an error naming the item key and the value;
+* both files may be compressed (``Beauty.txt.gz``, ``.bz2``, a one-file ``.zip``)
+  and may start with a UTF-8 byte-order mark (:mod:`graphrec.data.readers.files`).
 
 Parsing is one ``split`` per line plus vectorised numpy; Beauty (198,502
 interactions) loads in about a second.
@@ -42,6 +46,7 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
+from graphrec.data.readers.files import COMPRESSED_SUFFIXES, open_text, plain_name, read_text, stream_errors
 from graphrec.data.readers.parsing import parse_numbers
 from graphrec.data.readers.table import file_provenance, require_nonempty
 
@@ -59,9 +64,18 @@ _EXAMPLES_SHOWN = 5
 
 
 def attributes_path_for(sequence_file: str | os.PathLike[str]) -> Path:
-    """The attribute file that belongs to ``<dir>/<Name>.txt``: ``<dir>/<Name>_item2attributes.json``."""
+    """The attribute file that belongs to ``<dir>/<Name>.txt``: ``<dir>/<Name>_item2attributes.json``.
+
+    A compressed sequence file (``<Name>.txt.gz``) has the same ``<Name>``; the
+    attribute file found is the plain one, else a compressed one
+    (``<Name>_item2attributes.json.gz``, ...), else the plain name (which does not exist).
+    """
     path = Path(sequence_file)
-    return path.with_name(path.stem + ATTRIBUTES_SUFFIX)
+    plain = path.with_name(Path(plain_name(path)).stem + ATTRIBUTES_SUFFIX)
+    for candidate in (plain, *(plain.with_name(plain.name + c) for c in COMPRESSED_SUFFIXES)):
+        if candidate.is_file():
+            return candidate
+    return plain
 
 
 # ---------------------------------------------------------------------- parsing
@@ -78,7 +92,7 @@ def parse_sequences(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     path = Path(path)
     require_nonempty(path)
-    with open(path, encoding="utf-8") as fh:
+    with stream_errors(path), open_text(path) as fh:
         rows = [line.split() for line in fh]
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     line_numbers = np.nonzero(lengths)[0] + 1
@@ -115,13 +129,14 @@ def parse_attributes(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     """Parse ``{"item_id": [attr, ...]}`` into ``(item_ids, lengths, values)``.
 
     ``item_ids`` (``M``,) int64 sorted, ``lengths`` (``M``,) and ``values`` (flat,
-    in the lists' order; int64 when every attribute is an integer, else object).
+    int64, in the lists' order). Raises :class:`DataFormatError` naming the item
+    key and the value for an attribute that is not an integer or a nested list.
     """
     path = Path(path)
     require_nonempty(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            mapping = json.load(fh)
+        with stream_errors(path):
+            mapping = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise DataFormatError(path, err.lineno, f"not valid JSON: {err.msg}") from err
     if not isinstance(mapping, dict):
@@ -132,21 +147,19 @@ def parse_attributes(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     keys = list(mapping.keys())
     try:
         item_ids = np.array(keys, dtype=np.int64)
-    except ValueError:
-        bad = next(k for k in keys if not k.strip().lstrip("+-").isdigit())
+    except (ValueError, OverflowError):
+        bad = next(k for k in keys if not _is_int64_text(k))
         raise DataFormatError(path, None, f"key {bad!r} is not an integer item id") from None
     lists = list(mapping.values())
     not_list = [k for k, v in zip(keys, lists, strict=True) if not isinstance(v, list)]
     if not_list:
         raise DataFormatError(
             path, None, f"{len(not_list)} items map to something other than a list, e.g. {not_list[0]!r}: "
-                        f"{mapping[not_list[0]]!r}"
+                        f"{json.dumps(mapping[not_list[0]])[:80]}"
         )
+    _check_attribute_values(path, keys, lists)
     lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    flat = list(chain.from_iterable(lists))
-    values = np.asarray(flat)
-    if values.dtype.kind not in "iu":
-        values = np.asarray(flat, dtype=object)
+    values = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
     if len(np.unique(item_ids)) != len(item_ids):
         raise DataFormatError(path, None, "the same item id appears as two keys (e.g. '7' and '07')")
     starts = np.cumsum(lengths) - lengths
@@ -154,6 +167,40 @@ def parse_attributes(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     item_ids, lengths = item_ids[order], lengths[order]
     values = values[slice_positions(starts[order], starts[order] + lengths)[1]]
     return item_ids, lengths, values
+
+
+def _is_int64_text(text: str) -> bool:
+    try:
+        return -(2**63) <= int(text) < 2**63
+    except ValueError:
+        return False
+
+
+def _is_attribute_id(value: Any) -> bool:
+    """A JSON integer that fits in int64 (``true`` is a bool in Python, not an id)."""
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _check_attribute_values(path: Path, keys: list[str], lists: list[list[Any]]) -> None:
+    """Every attribute list must be flat and hold integer ids; name the first item that breaks this."""
+    bad = [(key, lst) for key, lst in zip(keys, lists, strict=True)
+           if not all(map(_is_attribute_id, lst))]
+    if not bad:
+        return
+    key, lst = bad[0]
+    value = next(v for v in lst if not _is_attribute_id(v))
+    shown = json.dumps(value) if len(json.dumps(value)) <= 80 else json.dumps(value)[:77] + "..."
+    if isinstance(value, list | dict):
+        what = "a nested list (each item maps to a flat list of attribute ids)" if isinstance(value, list) \
+            else "an object, not an attribute id"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        what = "beyond the range of a 64-bit integer"
+    else:
+        what = "not an integer attribute id"
+    raise DataFormatError(
+        path, None, f"item {key!r}: attribute value {shown} is {what} ({len(bad)} items with such values); "
+                    "attribute ids are integers, e.g. {\"1\": [3, 17]}",
+    )
 
 
 def _examples(values: np.ndarray) -> str:

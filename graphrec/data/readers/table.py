@@ -12,6 +12,11 @@ Example::
     alice,sku-1,1700000000,shoes
     alice,sku-7,1700000100,socks
 
+Text tables are read as users download them (:mod:`graphrec.data.readers.files`):
+plain, ``.gz``, ``.bz2`` or a one-file ``.zip``, with or without a UTF-8 byte-order
+mark, fields quoted or not. Numbers that are not finite, and timestamps beyond the
+64-bit integer range, are errors at their line.
+
 This module also holds :func:`file_provenance`, the input-file record every
 reader stores in ``meta["inputs"]``.
 """
@@ -32,7 +37,16 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions
-from graphrec.data.readers.parsing import FIRST_TABLE_LINE, parse_numbers, raise_first_bad
+from graphrec.data.readers.files import check_text, open_binary, open_text, plain_suffix, stream_errors
+from graphrec.data.readers.parsing import (
+    FIRST_TABLE_LINE,
+    Lines,
+    TableLines,
+    check_range,
+    empty_id_problem,
+    parse_numbers,
+    raise_first_bad,
+)
 
 DESCRIPTION = "generic CSV/TSV/Parquet interaction table with named user/item/time[/category/rating] columns"
 EXAMPLES = """\
@@ -66,30 +80,34 @@ def require_nonempty(path: Path) -> None:
 
 
 def _guess_separator(path: Path) -> str:
-    suffix = "".join(path.suffixes[-2:]).lower()
-    if ".tsv" in suffix or ".tab" in suffix:
+    suffix = plain_suffix(path)
+    if suffix in (".tsv", ".tab"):
         return "\t"
-    if ".csv" in suffix:
+    if suffix == ".csv":
         return ","
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with stream_errors(path), open_text(path) as fh:
         first = fh.readline()
     return "\t" if "\t" in first else ","
 
 
-def _read_frame(path: Path, sep: str | None) -> pd.DataFrame:
-    if path.suffix.lower() in _PARQUET_SUFFIXES:
+def _read_frame(path: Path, sep: str | None) -> tuple[pd.DataFrame, str]:
+    """The table as strings, and the separator it was read with."""
+    if plain_suffix(path) in _PARQUET_SUFFIXES:
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(path), ""
         except ImportError as err:
             raise ImportError(
                 f"reading {path} needs pyarrow (pip install 'graphrec[parquet]')"
             ) from err
         except Exception as err:  # pyarrow raises several unrelated types on bad files
             raise DataFormatError(path, None, f"cannot read as Parquet: {err}") from err
+    check_text(path)
     separator = sep if sep is not None else _guess_separator(path)
     try:
-        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False,
-                           quoting=csv.QUOTE_MINIMAL, skipinitialspace=True)
+        with stream_errors(path), open_binary(path) as fh:
+            frame = pd.read_csv(fh, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8",
+                                quoting=csv.QUOTE_MINIMAL, skipinitialspace=True)
+        return frame, separator
     except pd.errors.EmptyDataError as err:
         raise DataFormatError(path, 1, "no header line (empty table)") from err
     except pd.errors.ParserError as err:
@@ -97,23 +115,33 @@ def _read_frame(path: Path, sep: str | None) -> pd.DataFrame:
             from err
 
 
-def _numeric_column(frame: pd.DataFrame, column: str, path: Path, what: str) -> np.ndarray:
-    """Parse ``column`` as numbers; a bad cell names its line (header = line 1)."""
+def _numeric_column(frame: pd.DataFrame, column: str, path: Path, what: str, lines: Lines
+                    ) -> np.ndarray:
+    """Parse ``column`` as finite numbers; a bad cell names its line (header = line 1)."""
     return parse_numbers(
         frame[column], path,
         lambda token, count: f"{what} column {column!r} holds {token!r}, not a number ({count} such rows)",
+        lines=lines, what=f"{what} column {column!r}",
     )
 
 
-def _time_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    """Numbers are kept; date strings become integer seconds since the epoch."""
+def _time_column(frame: pd.DataFrame, column: str, path: Path, lines: Lines) -> np.ndarray:
+    """Numbers are kept (finite, within the int64 range); date strings become integer seconds.
+
+    The column is numeric when any value is a number; then every value must be one.
+    """
     raw = frame[column]
     numbers = pd.to_numeric(raw, errors="coerce")
-    if not numbers.isna().any():
+    missing = numbers.isna().to_numpy()
+    if not missing.all():  # a column of numbers: every value must be one (finite, within int64)
+        raise_first_bad(path, raw, missing, lines,
+                        lambda token, count: f"time column {column!r} holds {token!r}, not a number "
+                                             f"(the column holds numbers; {count} such rows)")
+        check_range(numbers.to_numpy(), raw, path, f"time column {column!r}", lines, int64=True)
         return numbers.to_numpy()
     dates = pd.to_datetime(raw, errors="coerce", utc=True)
     raise_first_bad(
-        path, raw, dates.isna().to_numpy(), FIRST_TABLE_LINE,
+        path, raw, dates.isna().to_numpy(), lines,
         lambda token, _: f"time column {column!r} holds {token!r}: neither a number nor a date",
     )
     epoch = pd.Timestamp(0, tz="UTC")
@@ -154,7 +182,9 @@ def read_table(
     """
     path = Path(path)
     require_nonempty(path)
-    raw = _read_frame(path, sep)
+    raw, separator = _read_frame(path, sep)
+    # a Parquet row or a table with a multi-character separator: row number + 2 (header = 1)
+    lines: Lines = TableLines(path, separator) if len(separator) == 1 else FIRST_TABLE_LINE
     wanted = {"user": user_col, "item": item_col, "timestamp": time_col,
               "category": category_col, "rating": rating_col}
     missing = [
@@ -172,12 +202,11 @@ def read_table(
     frame = pd.DataFrame({"user": raw[user_col].to_numpy(), "item": raw[item_col].to_numpy()})
     for role, column in (("user", user_col), ("item", item_col)):
         empty = (frame[role].isna() | (frame[role].astype(str) == "")).to_numpy()
-        if empty.any():
-            raise DataFormatError(path, int(np.argmax(empty)) + 2, f"empty {role} id in column {column!r}")
+        raise_first_bad(path, frame[role], empty, lines, empty_id_problem(role, column))
     if time_col is not None:
-        frame["timestamp"] = _time_column(raw, time_col, path)
+        frame["timestamp"] = _time_column(raw, time_col, path, lines)
     if rating_col is not None:
-        frame["rating"] = _numeric_column(raw, rating_col, path, "rating")
+        frame["rating"] = _numeric_column(raw, rating_col, path, "rating", lines)
     if category_col is not None:
         frame["category"] = raw[category_col].to_numpy()
     frame, records = apply_filters(frame, **(filters or {}))

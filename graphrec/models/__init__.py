@@ -15,6 +15,10 @@ MODELS: dict[str, str] = {
     "gru4rec": "graphrec.models.gru4rec:GRU4Rec",
     "sasrec": "graphrec.models.sasrec:SASRec",
     "srgnn": "graphrec.models.srgnn:SRGNN",
+    "cl4srec": "graphrec.models.cl4srec:CL4SRec",
+    "iclrec": "graphrec.models.iclrec:ICLRec",
+    "bert4rec": "graphrec.models.bert4rec:BERT4Rec",
+    "s4rec": "graphrec.models.s4rec:S4Rec",
 }
 
 

@@ -328,6 +328,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
         cfg, info = self.config, self.info
         assert self.optimizer is not None and self.loss_module is not None
+        start = time.perf_counter()  # the epoch's time includes its hooks (e.g. k-means)
         self.model.on_epoch_start(self._hook_state(epoch))
         self.model.train()
         n = self.split.num_train_rows
@@ -337,7 +338,6 @@ class Trainer:
         total_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         bar = tqdm(total=steps, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
                    disable=not (cfg.progress and info.is_main))
-        start = time.perf_counter()
         for step in range(steps):
             global_rows = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             batch, counts = self._step_batch(epoch, step, global_rows)

@@ -26,3 +26,4 @@ run "srgnn_ce_beauty" "full CE, 4 prefixes per row" "$DATA/amazon-beauty" srgnn 
 for enc in transformer gru session_gnn; do
   run "encoder_${enc}_beauty" "next-item, $enc encoder" "$DATA/amazon-beauty" sasrec train.lr=0.004 model.encoder=$enc
 done
+bash benchmarks/run_s4rec_family.sh

@@ -1,4 +1,4 @@
-"""The ``graphrec`` command line: prepare, train, evaluate, recommend, graph, models.
+"""The ``graphrec`` command line: prepare, train, evaluate, compare, analyze, recommend, graph, models.
 
 This is the only place that reads command-line arguments; it turns them into
 plain values and calls the library.
@@ -23,6 +23,7 @@ examples:
   graphrec prepare s3rec --input Beauty.txt --out data/beauty
   graphrec train --data data/beauty --model sasrec --out runs/beauty train.lr=0.004
   graphrec evaluate runs/beauty --split test --mask-history
+  graphrec compare --a runs/s4rec_s1 runs/s4rec_s2 --b runs/sasrec_s1 runs/sasrec_s2
   graphrec recommend runs/beauty --users 0 1 2 --top 10
   graphrec graph stats --data data/beauty
   graphrec models
@@ -201,6 +202,97 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------- compare
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    compare = sub.add_parser(
+        "compare", help="paired comparison of two sets of runs on the same test users",
+        description="Load the per-user test ranks kept beside each run's result.json (leave-one-out), "
+                    "average each user's metric over the runs of a side, and report per metric the mean "
+                    "difference A - B with a paired bootstrap interval over users. Runs evaluated on "
+                    "other data or other users are refused.",
+        epilog="examples:\n"
+               "  graphrec compare --a runs/s4rec_s1 runs/s4rec_s2 runs/s4rec_s3 "
+               "--b runs/sasrec_s1 runs/sasrec_s2 runs/sasrec_s3\n"
+               "  graphrec compare --a runs/s4rec_s1 --b runs/sasrec_s1 --variant masked "
+               "--metrics NDCG@10 HR@10 --json cmp.json",
+        formatter_class=_formatter,
+    )
+    compare.add_argument("--a", nargs="+", type=Path, required=True, metavar="RUN",
+                         help="run folders of side A")
+    compare.add_argument("--b", nargs="+", type=Path, required=True, metavar="RUN",
+                         help="run folders of side B")
+    compare.add_argument("--variant", choices=["masked", "unmasked"], default="unmasked",
+                         help="test with or without history masking (default unmasked)")
+    compare.add_argument("--metrics", nargs="+", metavar="METRIC",
+                         help="HR@k, NDCG@k, MRR (default HR/NDCG@{5,10,20} and MRR)")
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap samples (default 2000)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
+    compare.add_argument("--json", type=Path, help="also write the comparison to this file")
+    compare.set_defaults(handler=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from graphrec.atomic import write_json_atomic
+    from graphrec.compare import compare_runs, format_table, load_run_ranks
+
+    runs_a = [load_run_ranks(run, args.variant) for run in args.a]
+    runs_b = [load_run_ranks(run, args.variant) for run in args.b]
+    report = compare_runs(runs_a, runs_b, args.metrics, args.resamples, args.seed, args.confidence)
+    report["variant"] = args.variant
+    print(format_table(report))
+    if args.json:
+        write_json_atomic(args.json, report)
+    return 0
+
+
+# --------------------------------------------------------------------- analyze
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    analyze = sub.add_parser("analyze", help="analyses of trained runs (plots + JSON)",
+                             epilog="examples:\n  graphrec analyze head-rate runs/s4rec runs/iclrec "
+                                    "--out plots/head-rate", formatter_class=_formatter)
+    kinds = analyze.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    head_rate = kinds.add_parser(
+        "head-rate", help="share of head sequences in each intent cluster (S4Rec Fig. 3)",
+        description="Assign every training sequence of each run to its cluster (S4Rec: nearest prototype; "
+                    "ICLRec: nearest k-means intent), compute each cluster's share of head sequences "
+                    "(the longest 20 % of training sequences) and write head_rate.png (a box plot per "
+                    "run) and head_rate.json into --out, a new folder or a plots folder graphrec made.",
+        epilog="examples:\n  graphrec analyze head-rate runs/s4rec runs/iclrec --out plots/head-rate",
+        formatter_class=_formatter,
+    )
+    head_rate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="S4Rec or ICLRec run folders")
+    head_rate.add_argument("--out", type=Path, required=True, help="output folder for the plot and JSON")
+    head_rate.add_argument("--labels", nargs="+", help="a name per run for the plot (default: folder names)")
+    head_rate.add_argument("--head-ratio", type=float, default=0.2,
+                           help="share of the longest training sequences called head (default 0.2)")
+    head_rate.add_argument("--batch-size", type=int, default=1024, help="sequences per forward pass")
+    head_rate.add_argument("--device", default=None)
+    head_rate.add_argument("--overwrite", action="store_true",
+                           help="replace earlier plots in --out (only a folder graphrec made)")
+    head_rate.set_defaults(handler=_run_head_rate)
+
+
+def _run_head_rate(args: argparse.Namespace) -> int:
+    from graphrec.analysis.head_rate import head_rate_report, write_head_rate
+    from graphrec.outputs import check_output_dir, claim_output_dir
+    from graphrec.runs import load_run
+
+    check_output_dir(args.out, "plots", overwrite=args.overwrite, inputs=args.runs)
+    runs = [load_run(run, device=args.device) for run in args.runs]
+    labels = args.labels or [Path(run).resolve().name for run in args.runs]
+    report = head_rate_report(runs, labels, args.batch_size, args.head_ratio)
+    claim_output_dir(args.out, "plots", overwrite=args.overwrite, inputs=args.runs)  # only once it all worked
+    write_head_rate(report, args.out)
+    for run in report["runs"]:
+        summary = run["summary"]
+        print(f"{run['label']}: {run['nonempty_clusters']} of {run['num_clusters']} {run['clusters']} used, "
+              f"head share {run['head_share']:.3f}, cluster head rates median {summary.get('median', 0):.3f} "
+              f"(IQR {summary.get('q1', 0):.3f}-{summary.get('q3', 0):.3f}, std {summary.get('std', 0):.3f})")
+    print(f"wrote head_rate.png and head_rate.json to {args.out}")
+    return 0
+
+
 # ------------------------------------------------------------------- recommend
 def _add_recommend(sub: argparse._SubParsersAction) -> None:
     recommend = sub.add_parser(
@@ -277,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_compare(sub)
+    _add_analyze(sub)
     _add_recommend(sub)
     try:
         from graphrec.graph.cli import add_graph_commands

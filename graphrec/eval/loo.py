@@ -32,7 +32,7 @@ from torch import Tensor
 from graphrec.data.batch import SeqBatch
 from graphrec.eval.blocks import blocked_metric_sums, check_eval_arguments
 from graphrec.eval.metrics import DEFAULT_KS, finalize_metrics, rank_metrics, target_ranks
-from graphrec.eval.sharded import evaluate_sharded
+from graphrec.eval.sharded import evaluate_sharded, gather_strided
 
 
 class LeaveOneOutEvaluable(Protocol):
@@ -77,11 +77,17 @@ def loo_metric_sums(
     mask_history: bool = False,
     device: str | torch.device = "cpu",
     ks: Sequence[int] = DEFAULT_KS,
+    ranks_out: list[Tensor] | None = None,
 ) -> dict[str, float]:
     """Metric *sums* (and ``count``) over ``rows`` of the split's evaluated users.
 
     Mergeable: sums from disjoint row sets add up (:func:`~graphrec.eval.metrics.add_metric_sums`)
     to the sums over their union. The model's train/eval mode is restored afterwards.
+
+    Args:
+        ranks_out: when given, every block's ``(B,)`` 0-based target ranks
+            (:func:`~graphrec.eval.metrics.target_ranks`, on the CPU) are appended to it,
+            in row order; the sums are the same either way.
     """
     check_eval_arguments(which, batch_size)
     if rows is None:
@@ -93,7 +99,10 @@ def loo_metric_sums(
             assert batch.history_indptr is not None and batch.history_items is not None
             mask_history_scores(scores, batch.history_indptr, batch.history_items)
         assert batch.targets is not None
-        return rank_metrics(target_ranks(scores, batch.targets), ks)
+        ranks = target_ranks(scores, batch.targets)  # (B,) 0-based
+        if ranks_out is not None:
+            ranks_out.append(ranks.cpu())
+        return rank_metrics(ranks, ks)
 
     return blocked_metric_sums(
         model, split, which, rows, batch_size, mask_history, device,
@@ -111,6 +120,7 @@ def evaluate_loo(
     rows: np.ndarray | None = None,
     ks: Sequence[int] = DEFAULT_KS,
     shard: bool = False,
+    return_ranks: bool = False,
 ) -> dict[str, Any]:
     """Leave-one-out metrics of ``model`` on the validation or test targets.
 
@@ -126,18 +136,37 @@ def evaluate_loo(
         shard: under ``torchrun``, each rank evaluates ``rows[rank::world]`` and the
             sums are all-reduced once, so every rank returns the same metrics
             (every rank must call it). Ignored in a single process.
+        return_ranks: also return every evaluated user's rank of the target (``"ranks"``).
 
     Returns:
         ``{"HR@5", ..., "NDCG@20", "MRR"}`` means, plus ``num_users``,
-        ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``.
+        ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``. With
+        ``return_ranks`` also ``"ranks"``: an ``(R,)`` int64 array (not JSON; pop it
+        before writing the metrics), the **1-based** rank of the target of each of
+        ``rows``, in that order (by default the order of ``split.eval_users``), ties
+        counted against the target,
+
+        .. math::
+            \\mathrm{rank}_u = 1 + \\#\\{i \\ne t_u : s_{u,i} \\ge s_{u,t_u}\\},
+
+        so ``HR@k = mean(rank <= k)``, ``NDCG@k = mean([rank <= k] / log2(rank + 1))``,
+        ``MRR = mean(1 / rank)`` (:mod:`graphrec.eval.ranks`). Under sharding every
+        rank's slice is gathered back, so every rank returns all ``R`` ranks.
     """
     if rows is None:
         rows = np.arange(split.num_eval_rows)
-    return evaluate_sharded(
+    collected: list[Tensor] | None = [] if return_ranks else None
+    metrics = evaluate_sharded(
         rows,
-        lambda local: loo_metric_sums(model, split, which, local, batch_size, mask_history, device, ks),
+        lambda local: loo_metric_sums(model, split, which, local, batch_size, mask_history, device, ks,
+                                      ranks_out=collected),
         finalize_metrics, shard, mask_history,
     )
+    if collected is None:
+        return metrics
+    local = (torch.cat(collected) if collected else torch.zeros(0, dtype=torch.int64)).numpy()  # (R_local,)
+    metrics["ranks"] = gather_strided(local.astype(np.int64) + 1, len(rows), shard)  # (R,) 1-based, row order
+    return metrics
 
 
 __all__ = ["evaluate_loo", "loo_metric_sums", "mask_history_scores"]

@@ -16,7 +16,11 @@
    without history masking (``mask_history_eval`` chooses which one is *the* test
    result), and write ``output_dir/result.json`` (rank 0, atomically) with the
    config, data checksum, seed, metrics, epochs, train seconds, sequences/s,
-   evaluation users/s and peak memory.
+   evaluation users/s and peak memory. Under leave-one-out it also writes every
+   evaluated user's 1-based test rank, masked and unmasked, beside it
+   (:data:`RANK_FILES`, int32 ``.npy``, named in ``result["ranks"]``) and the test
+   metrics of head and tail users (``metrics.test_masked_by_group`` /
+   ``test_unmasked_by_group``, :mod:`graphrec.eval.head_tail`).
 
 The configuration lives in :mod:`graphrec.experiment_config`, the protocols in
 :mod:`graphrec.protocols`, loading a finished run in :mod:`graphrec.runs`
@@ -33,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -41,6 +46,10 @@ from graphrec import distributed
 from graphrec.atomic import write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.distributed import resolve_device
+from graphrec.eval.head_tail import head_users, metrics_by_group
+from graphrec.eval.loo import evaluate_loo
+from graphrec.eval.metrics import DEFAULT_KS
+from graphrec.eval.ranks import save_ranks
 from graphrec.experiment_config import ExperimentConfig, build_experiment_config, build_model, load_data
 from graphrec.models.base import SequentialRecommender
 from graphrec.outputs import RunLock, check_inside, check_output_dir, claim_output_dir
@@ -60,6 +69,9 @@ from graphrec.train.seed import seed_everything
 from graphrec.train.trainer import Trainer
 
 RESULT_FILE = "result.json"
+#: leave-one-out: the per-user test ranks (int32 ``.npy``, rows of ``split.eval_users``) beside result.json
+RANK_FILES = {"users": "ranks_users.npy", "test_masked": "ranks_test_masked.npy",
+              "test_unmasked": "ranks_test_unmasked.npy"}
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -145,11 +157,18 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
+    test_ranks: dict[bool, np.ndarray] = {}  # mask_history -> (U_eval,) 1-based ranks of the test
+
     def evaluator(m: SequentialRecommender, which: str, mask: bool | None = None) -> dict[str, Any]:
+        masked = cfg.mask_history_eval if mask is None else mask
+        if which == "test" and cfg.protocol == "loo":  # keep the per-user ranks of every test
+            metrics = evaluate_loo(m, split, which, batch_size=tcfg.eval_batch_size, mask_history=masked,
+                                   device=device, shard=True, return_ranks=True, **eval_opts)
+            test_ranks[masked] = metrics.pop("ranks")
+            return metrics
         return protocol.evaluate(
             m, split, which, batch_size=tcfg.eval_batch_size,
-            mask_history=cfg.mask_history_eval if mask is None else mask,
-            device=device, shard=True, **eval_opts,
+            mask_history=masked, device=device, shard=True, **eval_opts,
         )
 
     metadata = {"experiment": cfg.to_dict(), "num_items": split.num_items, "data_checksum": data.checksum()}
@@ -194,13 +213,25 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
         "checkpoint": str(Path(tcfg.checkpoint_dir or "") / BEST),
         "config": cfg.to_dict(),
     }
+    if set(test_ranks) == {True, False}:
+        head = head_users(split)
+        ks = eval_opts.get("ks") or DEFAULT_KS
+        for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
+            result["metrics"][f"{key}_by_group"] = metrics_by_group(
+                test_ranks[masked_flag], split.eval_users, head, ks)
+        result["ranks"] = {**RANK_FILES, "base": 1, "dtype": "int32", "num_users": int(len(split.eval_users))}
     if info.is_main:
+        if "ranks" in result:  # the ranks first, so that result.json names files that exist
+            save_ranks(out_dir / RANK_FILES["users"], split.eval_users)
+            save_ranks(out_dir / RANK_FILES["test_masked"], test_ranks[True])
+            save_ranks(out_dir / RANK_FILES["test_unmasked"], test_ranks[False])
         write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 
 
 __all__ = [
     "PROTOCOLS",
+    "RANK_FILES",
     "ExperimentConfig",
     "LoadedRun",
     "ProtocolSpec",

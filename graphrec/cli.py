@@ -187,6 +187,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--data", help="evaluate on this dataset instead of the run's")
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("--json", type=Path, help="also write the metrics to this file")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     evaluate.set_defaults(handler=_run_evaluate)
 
 
@@ -198,7 +199,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     text = json.dumps(metrics, indent=2)
     print(text)
     if args.json:
-        args.json.write_text(text + "\n")
+        from graphrec.outputs import write_output_file
+
+        write_output_file(args.json, text, overwrite=args.overwrite, what="--json")
     return 0
 
 
@@ -229,11 +232,12 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
     compare.add_argument("--json", type=Path, help="also write the comparison to this file")
+    compare.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     compare.set_defaults(handler=_run_compare)
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from graphrec.atomic import write_json_atomic
+    from graphrec.atomic import json_default
     from graphrec.compare import compare_runs, format_table, load_run_ranks
 
     runs_a = [load_run_ranks(run, args.variant) for run in args.a]
@@ -242,7 +246,10 @@ def _run_compare(args: argparse.Namespace) -> int:
     report["variant"] = args.variant
     print(format_table(report))
     if args.json:
-        write_json_atomic(args.json, report)
+        from graphrec.outputs import write_output_file
+
+        text = json.dumps(report, indent=2, default=json_default)
+        write_output_file(args.json, text, overwrite=args.overwrite, what="--json")
     return 0
 
 
@@ -313,6 +320,7 @@ def _add_recommend(sub: argparse._SubParsersAction) -> None:
     recommend.add_argument("--top", type=int, default=10, help="list length N (default 10)")
     recommend.add_argument("--format", choices=["csv", "json"], default="csv")
     recommend.add_argument("--out", type=Path, help="output file (default: stdout)")
+    recommend.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     recommend.add_argument("--keep-seen", action="store_true", help="allow items already in the history")
     recommend.add_argument("--data", help="dataset to read users' histories from (default: the run's)")
     recommend.add_argument("--device", default=None)

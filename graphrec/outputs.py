@@ -125,6 +125,28 @@ def claim_output_dir(folder: str | os.PathLike[str], kind: str, *, overwrite: bo
     return target
 
 
+def write_output_file(path: str | os.PathLike[str], text: str, *, overwrite: bool = False,
+                      what: str = "--out") -> Path:
+    """Write a single output file the user named, atomically; an existing file is kept
+    unless ``overwrite`` (graphrec cannot tell its own files from the user's).
+
+    Raises:
+        OutputError: the path is a folder, or a file that exists without ``overwrite``.
+    """
+    from graphrec.atomic import write_text_atomic
+
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{what} {target}: is a folder; name a file")
+    if target.exists() and not overwrite:
+        raise OutputError(f"{what} {target}: the file exists; graphrec does not overwrite files it may "
+                          "not have made: choose a new name or pass --overwrite")
+    blocking = next((a for a in target.parents if a.exists() and not a.is_dir()), None)
+    if blocking is not None:
+        raise OutputError(f"{what} {target}: {blocking} is a file, so no file can be made below it")
+    return write_text_atomic(target, text if text.endswith("\n") else text + "\n")
+
+
 def check_inside(folder: str | os.PathLike[str], path: str | os.PathLike[str] | None, key: str) -> None:
     """Refuse a configured output ``path`` (e.g. ``train.log_file``) outside ``folder``."""
     if path is None:
@@ -189,4 +211,4 @@ class RunLock:
 
 
 __all__ = ["LOCK", "MARKER", "OutputError", "RunLock", "check_inside", "check_output_dir", "claim_output_dir",
-           "read_marker", "write_marker"]
+           "read_marker", "write_marker", "write_output_file"]

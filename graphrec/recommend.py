@@ -168,7 +168,9 @@ def recommend_from_args(args: argparse.Namespace) -> int:
                                   exclude_seen=not args.keep_seen, device=device)
     text = format_recommendations(keys, top_items, top_scores, dataset, args.format)
     if args.out is not None:
-        args.out.write_text(text if text.endswith("\n") else text + "\n")
+        from graphrec.outputs import write_output_file
+
+        write_output_file(args.out, text, overwrite=args.overwrite)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

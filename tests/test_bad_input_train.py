@@ -176,3 +176,20 @@ def test_lock_ignores_garbage(tmp_path: Path) -> None:
     with RunLock(tmp_path):
         assert (tmp_path / LOCK).read_text().strip() == str(os.getpid())
     assert not (tmp_path / LOCK).exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["recommend", "{run}", "--users", "0", "--out", "{file}"],
+    ["evaluate", "{run}", "--json", "{file}"],
+])
+def test_single_output_files_are_not_overwritten_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          command: list[str]) -> None:
+    run = tmp_path / "run"
+    assert main(_train(run)) == 0
+    mine = tmp_path / "mine.json"
+    mine.write_text("my notes")
+    argv = [a.format(run=run, file=mine) for a in command]
+    _fails(capsys, argv, str(mine), "--overwrite")
+    assert mine.read_text() == "my notes"
+    assert main([*argv, "--overwrite"]) == 0 and mine.read_text() != "my notes"
+    _fails(capsys, [a.format(run=run, file=tmp_path) for a in command], "is a folder")

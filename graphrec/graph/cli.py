@@ -9,11 +9,12 @@ leave-one-out); the protocol is recorded in every output.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 from typing import Any
 
-from graphrec.atomic import write_json_atomic
+from graphrec.atomic import json_default, write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.graph.analysis import analyze_category_graph, analyze_transition_graph
 from graphrec.graph.category import category_graph
@@ -21,7 +22,7 @@ from graphrec.graph.io import save_graph
 from graphrec.graph.normalize import normalized_category_graph
 from graphrec.graph.training import PROTOCOLS, training_csr
 from graphrec.graph.transition import item_transition_graph
-from graphrec.outputs import claim_output_dir
+from graphrec.outputs import claim_output_dir, write_output_file
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 _BIG_ARRAYS = ("degree_values", "weighted_degree_values")
@@ -158,7 +159,8 @@ def _run_stats(args: argparse.Namespace) -> int:
                              protocol=args.protocol, window=args.window, max_hops=args.hops, alpha=args.alpha)
     print(format_report(report))
     if args.json is not None:
-        write_json_atomic(Path(args.json), _compact(report), indent=1)
+        write_output_file(args.json, json.dumps(_compact(report), indent=1, default=json_default),
+                          overwrite=args.overwrite, what="--json")
         print(f"wrote {args.json}")
     return 0
 
@@ -229,6 +231,7 @@ def add_graph_commands(subparsers: Any) -> argparse.ArgumentParser:
     _common(stats)
     _analysis_options(stats)
     stats.add_argument("--json", type=Path, help="also write the summary to this JSON file")
+    stats.add_argument("--overwrite", action="store_true", help="replace the JSON file if it exists")
     stats.set_defaults(handler=_run_stats)
     plot = sub.add_parser(
         "plot", help="write PNG plots and summary.json",

@@ -63,6 +63,9 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "platform": platform.platform(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        # 1/5/15-minute load averages when the record was written: above the core count,
+        # other work shared the machine and the timings are upper bounds
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }
     return info
 

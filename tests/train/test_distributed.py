@@ -44,9 +44,10 @@ def _run(args: list[str], out: Path, *worker_args: str) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
     command = [sys.executable, *args, str(WORKER), str(out), *worker_args]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:  # one retry: the rendezvous port can race with other jobs on the host
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    for _attempt in range(3):  # retries: the rendezvous port can race with other jobs on the host
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+        if proc.returncode == 0:
+            break
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
 

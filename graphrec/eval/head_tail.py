@@ -23,33 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from graphrec.data.loo import loo_train_ends
+from graphrec.data.lengths import training_lengths
 from graphrec.eval.metrics import DEFAULT_KS
 from graphrec.eval.ranks import check_ranks, metrics_from_ranks
 from graphrec.nn.adversarial import head_flags
 
 #: S4Rec's share of the longest training sequences labelled head
 HEAD_RATIO = 0.2
-
-
-def training_lengths(split: Any) -> np.ndarray:
-    """``(U,)`` length of every user's training sequence; 0 for users without a training row.
-
-    Leave-one-out: ``s[:-2]`` (:func:`graphrec.data.loo.loo_train_ends`; all of ``s`` for
-    users too short to be evaluated); user split: the whole sequence of the training
-    users. The lengths S4Rec labels its head sequences by.
-    """
-    from graphrec.data.user_split import UserSplit
-
-    indptr = np.asarray(split.dataset.indptr, dtype=np.int64)
-    if isinstance(split, UserSplit):
-        length = np.diff(indptr)  # (U,)
-    else:
-        length = loo_train_ends(indptr) - indptr[:-1]  # (U,)
-    lengths = np.zeros(len(indptr) - 1, dtype=np.int64)
-    users = np.unique(np.asarray(split.train_users, dtype=np.int64))
-    lengths[users] = length[users]
-    return lengths
 
 
 def head_users(split: Any, head_ratio: float = HEAD_RATIO) -> np.ndarray:

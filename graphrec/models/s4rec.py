@@ -109,7 +109,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F
@@ -117,8 +116,7 @@ from torch import Tensor
 
 from graphrec.data.augment import AugmentConfig
 from graphrec.data.batch import SeqBatch
-from graphrec.data.loo import loo_train_ends
-from graphrec.data.user_split import UserSplit
+from graphrec.data.lengths import training_lengths
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.cl4srec import CL4SRec, TrainStates
@@ -127,7 +125,6 @@ from graphrec.nn.adversarial import DomainClassifier, head_flags
 from graphrec.nn.prototypes import KMeansIntents, Prototypes
 
 if TYPE_CHECKING:
-    from graphrec.data.loo import LeaveOneOutSplit
     from graphrec.models.context import ModelContext
 
 #: variant -> (clustering: "online" | "kmeans" | None, CSD on, adversarial on)
@@ -140,24 +137,6 @@ VARIANTS: dict[str, tuple[str | None, bool, bool]] = {
     "no_gr": ("online", True, False),
 }
 CLUSTER_VIEWS = ("swapped", "original")
-
-
-def training_lengths(split: LeaveOneOutSplit | UserSplit) -> np.ndarray:
-    """``(U,)`` length of every user's training sequence; 0 for users without a training row.
-
-    Leave-one-out: ``s[:-2]`` (all of ``s`` for users too short to be evaluated); user
-    split: the whole sequence of the training users.
-    """
-    dataset = split.dataset
-    indptr = np.asarray(dataset.indptr, dtype=np.int64)
-    if isinstance(split, UserSplit):
-        train_length = np.diff(indptr)  # (U,)
-    else:
-        train_length = loo_train_ends(indptr) - indptr[:-1]  # (U,)
-    lengths = np.zeros(len(indptr) - 1, dtype=np.int64)
-    users = np.unique(np.asarray(split.train_users, dtype=np.int64))
-    lengths[users] = train_length[users]
-    return lengths
 
 
 class S4Rec(CL4SRec):

@@ -24,6 +24,11 @@ References:
     * Wei et al., "Leave No One Behind: Online Self-Supervised Self-Distillation for
       Sequential Recommendation" (S4Rec), WWW 2024 — prototype negatives (Eq. 10),
       clustering loss (Eq. 3–7), cluster-aware self-distillation (Eq. 11–12).
+    * Cen et al., "Controllable Multi-Interest Framework for Recommendation" (ComiRec), KDD 2020;
+      Li et al., MIND, CIKM 2019 — the closest interest scores the sampled softmax (hard readout).
+    * Zhu et al., "High-level preferences as positive examples in contrastive learning for
+      multi-interest sequential recommendation" (HPCL4SR), World Wide Web 2024 — Eq. 15–19;
+      Deng et al., "ArcFace", CVPR 2019 — additive angular margin.
 """
 
 from __future__ import annotations
@@ -591,17 +596,258 @@ def self_distillation_kl(teacher: Tensor, student: Tensor, temperature: float,
 
 
 
+# ----------------------------------------------------------------------------- multi-interest
+
+#: negative samplers of :func:`candidate_log_probs`
+CANDIDATE_SAMPLERS: tuple[str, ...] = ("uniform", "log_uniform")
+
+
+def candidate_log_probs(num_items: int, kind: str = "log_uniform",
+                        item_counts: Tensor | None = None) -> Tensor:
+    """Log sampling probability :math:`\\log Q(i)` of a negative sampler over items ``1..N``.
+
+    * ``"uniform"``: :math:`Q(i) = 1/N`;
+    * ``"log_uniform"``: the Zipfian sampler of TensorFlow's ``sampled_softmax_loss``
+      (``log_uniform_candidate_sampler``), which ComiRec and MIND train with, over the
+      items ranked by training frequency (rank :math:`r_i = 0` for the most frequent):
+
+      .. math::
+          Q(i) = \\frac{\\log(r_i + 2) - \\log(r_i + 1)}{\\log(N + 1)}
+
+      The TensorFlow sampler ranks by item *id*; the ComiRec preprocessing numbers items
+      by decreasing frequency, so ranking by training count is the same sampler on data
+      numbered otherwise. Without ``item_counts`` the ids are the ranks (TensorFlow's
+      literal behaviour). Ties keep the id order.
+
+    Args:
+        num_items: ``N``.
+        kind: ``"uniform"`` or ``"log_uniform"``.
+        item_counts: optional ``(N + 1,)`` training interactions per item (entry 0 ignored).
+
+    Returns:
+        ``(N + 1,)`` float32 :math:`\\log Q`, entry 0 (padding) ``-inf``; :math:`\\sum_i Q(i) = 1`.
+    """
+    if kind not in CANDIDATE_SAMPLERS:
+        raise ValueError(f"unknown negative sampler {kind!r}; valid: {list(CANDIDATE_SAMPLERS)}")
+    if num_items < 1:
+        raise ValueError(f"num_items must be >= 1, got {num_items}")
+    out = torch.full((num_items + 1,), float("-inf"), dtype=torch.float64)
+    if kind == "uniform":
+        out[1:] = -math.log(num_items)
+        return out.float()
+    if item_counts is None:
+        rank = torch.arange(num_items, dtype=torch.float64)  # (N,) rank = id - 1
+    else:
+        counts = torch.as_tensor(item_counts).reshape(-1)
+        if counts.numel() != num_items + 1:
+            raise ValueError(f"item_counts must have N + 1 = {num_items + 1} entries, got {counts.numel()}")
+        order = torch.sort(-counts[1:].double(), stable=True).indices  # (N,) items by falling count
+        rank = torch.empty(num_items, dtype=torch.float64)
+        rank[order] = torch.arange(num_items, dtype=torch.float64)  # (N,) rank of item i + 1
+    out[1:] = torch.log(torch.log((rank + 2.0) / (rank + 1.0)) / math.log(num_items + 1.0))
+    return out.float()
+
+
+def sample_candidates(log_q: Tensor, num: int, generator: torch.Generator | None = None) -> Tensor:
+    """``(num,)`` item ids drawn with replacement from :math:`Q` (``log_q`` from :func:`candidate_log_probs`).
+
+    Drawn on the device of ``log_q`` (the generator, if given, must live there).
+    """
+    if num < 1:
+        raise ValueError(f"num must be >= 1, got {num}")
+    return torch.multinomial(log_q.exp(), num, replacement=True, generator=generator)
+
+
+def argmax_interest(interests: Tensor, target_emb: Tensor) -> tuple[Tensor, Tensor]:
+    """The interest closest to the target item (ComiRec's hard readout; HPCL4SR Eq. 18).
+
+    .. math::
+        k^*_u = \\arg\\max_k \\langle q_{u,k}, e_{y_u} \\rangle, \\qquad m_u = q_{u,k^*_u}
+
+    The choice is not differentiable; the gradient flows into the chosen interest only.
+
+    Args:
+        interests: ``(B, K, D)`` :math:`q_u` (HPCL4SR: :math:`M_u`).
+        target_emb: ``(B, D)`` target item vectors :math:`e_{y_u}`.
+
+    Returns:
+        ``(selected (B, D), index (B,))``.
+    """
+    if interests.dim() != 3 or target_emb.shape != (interests.shape[0], interests.shape[2]):
+        raise ValueError(f"interests must be (B, K, D) and target_emb (B, D), got {tuple(interests.shape)} "
+                         f"and {tuple(target_emb.shape)}")
+    scores = torch.einsum("bkd,bd->bk", interests.detach(), target_emb.detach())  # (B, K)
+    index = scores.argmax(dim=1)  # (B,)
+    rows = torch.arange(interests.shape[0], device=interests.device)
+    return interests[rows, index], index  # (B, D), (B,)
+
+
+def interest_sampled_softmax(
+    interests: Tensor,
+    item_emb: Tensor,
+    targets: Tensor,
+    negatives: Tensor,
+    log_q: Tensor | None = None,
+) -> Tensor:
+    """Sampled softmax of the target against shared negatives, scored by the closest interest.
+
+    ComiRec's objective (its ``build_sampled_softmax_loss`` on the hard readout) and
+    HPCL4SR Eq. 18–19: the interest :math:`m_u` of :func:`argmax_interest` scores the
+    target and the negatives with :func:`sampled_softmax_ce` (log-Q correction with
+    ``log_q``, accidental hits removed):
+
+    .. math::
+        s_{u,i} = m_u^\\top e_i - \\log Q(i), \\qquad
+        \\mathcal{L}_{rec} = -\\frac{1}{B} \\sum_u \\log
+        \\frac{\\exp(s_{u,y_u})}{\\exp(s_{u,y_u}) + \\sum_{j \\in X',\\, j \\ne y_u} \\exp(s_{u,j})}
+
+    Args:
+        interests: ``(B, K, D)``.
+        item_emb: ``(N + 1, D)``, row 0 = padding.
+        targets: ``(B,)`` one target item per row, ids in ``1..N``.
+        negatives: ``(M,)`` shared sampled items :math:`X'` (:func:`sample_candidates`).
+        log_q: optional ``(N + 1,)`` :math:`\\log Q` of the sampler (:func:`candidate_log_probs`).
+
+    Returns:
+        Scalar mean over rows.
+    """
+    _check_targets(targets, item_emb.shape[0])
+    selected, _ = argmax_interest(interests, item_emb[targets])  # (B, D) m_u
+    return sampled_softmax_ce(selected, item_emb, targets, negatives, log_q)
+
+
+def additive_angular_margin(cos: Tensor, margin: float) -> Tensor:
+    """:math:`\\cos(\\theta + m)` from :math:`\\cos\\theta` (ArcFace, Deng et al., CVPR 2019).
+
+    .. math::
+        \\cos(\\theta + m) = \\cos\\theta \\cos m - \\sin\\theta \\sin m, \\qquad
+        \\sin\\theta = \\sqrt{1 - \\cos^2\\theta}
+
+    where :math:`\\theta + m \\le \\pi`; beyond it (:math:`\\theta > \\pi - m`) ArcFace's
+    monotone continuation :math:`\\cos\\theta - m \\sin m` is used, so a larger angle never
+    gets a larger logit. ``margin = 0`` returns ``cos`` unchanged.
+
+    Args:
+        cos: any shape, cosines in ``[-1, 1]``.
+        margin: :math:`m` in **radians** (``>= 0``).
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0 radians, got {margin}")
+    if margin == 0:
+        return cos
+    cos = cos.clamp(-1.0, 1.0)
+    sin = torch.sqrt((1.0 - cos * cos).clamp_min(1e-12))
+    shifted = cos * math.cos(margin) - sin * math.sin(margin)  # cos(theta + m)
+    return torch.where(cos > math.cos(math.pi - margin), shifted, cos - margin * math.sin(margin))
+
+
+def angular_margin_info_nce(
+    a: Tensor,
+    b: Tensor,
+    temperature: float,
+    margin: float = 0.0,
+    reduction: str = "mean",
+) -> Tensor:
+    """InfoNCE between two views with an additive angular margin on the positive (HPCL4SR Eq. 15–17).
+
+    The vectors come in ``G`` groups of ``K`` pairs (HPCL4SR: a user's low-level
+    interests :math:`P_u` and fused interests :math:`M_u`, ``G`` = users). Within a group
+    each of the ``2K`` vectors :math:`e_i` is an anchor; its positive :math:`e_{i^*}` is its
+    partner in the other view (:math:`P_u^k \\leftrightarrow M_u^k`) and its negatives are
+    the other ``2K - 2`` vectors of the group (both views):
+
+    .. math::
+        \\ell_i = -\\log \\frac{e^{\\cos(\\theta_{i,i^*} + m)/\\tau}}
+        {e^{\\cos(\\theta_{i,i^*} + m)/\\tau} + \\sum_{j \\ne i, i^*} e^{\\cos\\theta_{i,j}/\\tau}},
+        \\qquad \\theta_{i,j} = \\arccos \\frac{e_i^\\top e_j}{\\lVert e_i \\rVert \\lVert e_j \\rVert}
+
+    (:func:`additive_angular_margin` for :math:`\\cos(\\theta + m)`). With ``margin = 0`` this is
+    the plain InfoNCE of Eq. 14 with cosine similarity — per group, :func:`nt_xent` with
+    ``normalize=True``.
+
+    Args:
+        a: ``(G, K, D)`` first view (:math:`M_u`).
+        b: ``(G, K, D)`` second view (:math:`P_u`), ``b[g, k]`` pairs with ``a[g, k]``.
+        temperature: :math:`\\tau > 0`.
+        margin: :math:`m` in radians (``>= 0``).
+        reduction: ``"mean"`` over all ``2 G K`` anchors, or ``"group_sum"``: the sum
+            over a group's ``2K`` anchors (Eq. 17's :math:`\\sum_i`), averaged over groups.
+
+    Returns:
+        Scalar loss.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if a.shape != b.shape or a.dim() != 3:
+        raise ValueError(f"a and b must both be (G, K, D), got {tuple(a.shape)} and {tuple(b.shape)}")
+    if reduction not in ("mean", "group_sum"):
+        raise ValueError(f"reduction must be 'mean' or 'group_sum', got {reduction!r}")
+    groups, k, _ = a.shape
+    x = F.normalize(torch.cat([a, b], dim=1), dim=-1)  # (G, 2K, D)
+    cos = x @ x.transpose(1, 2)  # (G, 2K, 2K) cos(theta_ij)
+    rows = torch.arange(2 * k, device=a.device)
+    partner = (rows + k) % (2 * k)  # (2K,) i* of each anchor
+    is_pos = torch.zeros(2 * k, 2 * k, dtype=torch.bool, device=a.device)
+    is_pos[rows, partner] = True  # (2K, 2K)
+    eye = torch.eye(2 * k, dtype=torch.bool, device=a.device)  # (2K, 2K)
+    logits = torch.where(is_pos, additive_angular_margin(cos, margin), cos)  # (G, 2K, 2K)
+    logits = logits.masked_fill(eye, float("-inf")) / temperature
+    per_anchor = F.cross_entropy(logits.reshape(groups * 2 * k, 2 * k), partner.repeat(groups),
+                                 reduction="none")  # (G 2K,)
+    if reduction == "group_sum":
+        return per_anchor.sum() / max(groups, 1)
+    return per_anchor.mean()
+
+
+def interest_orthogonality(interests: Tensor) -> Tensor:
+    """Capsule regularisation: mean squared cosine between a user's different interests.
+
+    .. math::
+        \\mathcal{L}_{CR} = \\frac{1}{B} \\sum_u \\frac{1}{K(K-1)} \\sum_{k \\ne k'}
+        \\Big(\\frac{q_{u,k}^\\top q_{u,k'}}{\\lVert q_{u,k} \\rVert \\lVert q_{u,k'} \\rVert}\\Big)^2
+        = \\frac{1}{B} \\sum_u \\frac{\\lVert \\hat Q_u \\hat Q_u^\\top - I \\rVert_F^2}{K(K-1)}
+
+    with :math:`\\hat Q_u` the row-normalised interests: zero iff the interests are
+    orthogonal (the constraint MIRACLE imposes on its interest capsules; HPCL4SR's
+    "capsule regularisation" ablation). ``K = 1`` gives 0.
+
+    Args:
+        interests: ``(B, K, D)``.
+
+    Returns:
+        Scalar.
+    """
+    if interests.dim() != 3:
+        raise ValueError(f"interests must be (B, K, D), got {tuple(interests.shape)}")
+    k = interests.shape[1]
+    if k < 2:
+        return interests.sum() * 0.0
+    x = F.normalize(interests, dim=-1)  # (B, K, D)
+    gram = x @ x.transpose(1, 2)  # (B, K, K)
+    off = gram - torch.eye(k, device=x.device, dtype=x.dtype)  # (B, K, K), diagonal ~ 0
+    return (off * off).sum(dim=(1, 2)).mean() / (k * (k - 1))
+
+
+
 __all__ = [
+    "CANDIDATE_SAMPLERS",
     "NEXT_ITEM_LOSSES",
     "NextItemLoss",
+    "additive_angular_margin",
+    "angular_margin_info_nce",
+    "argmax_interest",
     "bce_with_negatives",
+    "candidate_log_probs",
     "cluster_cross_entropy",
     "full_softmax_ce",
     "info_nce",
+    "interest_orthogonality",
+    "interest_sampled_softmax",
     "next_item_loss",
     "nt_xent",
     "prototype_info_nce",
     "prototype_negatives",
+    "sample_candidates",
     "sampled_softmax_ce",
     "self_distillation_kl",
     "sinkhorn_knopp",

@@ -85,7 +85,7 @@ def _user_metrics(options: Mapping[str, Any]) -> tuple[str, ...]:
     from graphrec.eval.user_protocol import DEFAULT_NS
 
     ns = options.get("ns") or DEFAULT_NS
-    return tuple(f"{m}@{n}" for m in ("Recall", "HR", "NDCG") for n in ns)
+    return tuple(f"{m}@{n}" for m in ("Recall", "HR", "NDCG", "NDCG_comirec") for n in ns)
 
 
 def _loo_sizes(split: Any) -> dict[str, int]:

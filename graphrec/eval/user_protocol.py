@@ -36,6 +36,26 @@ Diversity@N (over the merged list) match the definitions above on data without
 repeated targets; its NDCG is not comparable with this one (it is typically much
 higher). Diversity is ComiRec's (§4.4, Eq. 12) with unknown categories excluded.
 
+So that rows can be read against papers that report the released code's number
+(ComiRec, REMI, HPCL4SR, whose NDCG exceeds their recall), that variant is reported
+too, **labelled** ``NDCG_comirec@N`` (:func:`comirec_ndcg_sums`). With the targets
+:math:`T_u = (t_0, t_1, \\dots)` in chronological order and :math:`S_u` the *set* of the
+first N merged items:
+
+.. math::
+
+    h_j = [t_j \\in S_u], \\qquad H_u = \\sum_j h_j, \\qquad
+    \\mathrm{NDCG\\_comirec@N} = \\begin{cases}
+        \\dfrac{\\sum_j h_j / \\log_2(j + 2)}{\\sum_{r < H_u} 1 / \\log_2(r + 2)} & H_u > 0 \\\\
+        0 & H_u = 0,
+    \\end{cases}
+
+i.e. the DCG discounts a hit by the position ``j`` of the target in the user's
+target list (not by its rank in the recommended list) and the IDCG runs over the
+number of hits :math:`H_u` (not over :math:`\\min(|T_u|, N)`). Here the targets are the
+distinct items in order of first occurrence (the released code keeps repeats).
+``NDCG@N`` stays the standard definition; every other value is unaffected.
+
 History masking (``mask_history``, off by default as in ComiRec, recorded with
 the result) removes every item of the user's full history from retrieval; a
 target that is also a history item (re-consumption) then cannot be hit.
@@ -61,7 +81,7 @@ from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available,
 from graphrec.eval.sharded import evaluate_sharded
 
 DEFAULT_NS: tuple[int, ...] = (20, 50)
-_PER_USER = ("Recall", "HR", "NDCG")
+_PER_USER = ("Recall", "HR", "NDCG", "NDCG_comirec")
 
 
 class UserSplitEvaluable(Protocol):
@@ -122,6 +142,55 @@ def list_diversity(categories: Tensor) -> tuple[Tensor, Tensor]:
     return torch.where(defined, distinct / pairs.clamp_min(1.0), torch.zeros_like(pairs)), defined
 
 
+def comirec_ndcg_sums(
+    lists: Tensor,
+    target_indptr: Tensor,
+    target_items: Tensor,
+    ns: Sequence[int] = DEFAULT_NS,
+) -> dict[str, float]:
+    """Sums over the rows of the ComiRec-code NDCG, ``NDCG_comirec@N`` (see the module docstring).
+
+    The released ``evaluate_full`` (THUDM/ComiRec ``src/train.py``) walks the user's
+    targets in order; target ``j`` found in the recommended *set* adds
+    ``1 / log2(j + 2)`` to the DCG and one to the hit count ``H``; the IDCG is
+    ``sum_{r < H} 1 / log2(r + 2)``; a user without a hit counts 0. Vectorised over all
+    targets of all rows (one ``isin``, no loop over users).
+
+    Args:
+        lists: ``(B, n)`` ranked item ids, best first (0 = empty slot), ``n >= max(ns)``.
+        target_indptr: ``(B + 1,)``; target_items: ``(T,)`` each row's targets in order.
+        ns: cut-offs.
+
+    Returns:
+        ``{"NDCG_comirec@N": sum over rows}`` (float64 sums, as :func:`list_metric_sums`).
+    """
+    device = lists.device
+    batch = lists.shape[0]
+    target_items = target_items.to(device)
+    counts = target_indptr.diff().to(device)  # (B,)
+    rows = torch.repeat_interleave(torch.arange(batch, device=device), counts)  # (T,)
+    first = target_indptr[:-1].to(device)[rows]  # (T,) offset of each target's row
+    position = torch.arange(target_items.numel(), device=device) - first  # (T,) j, position in T_u
+    stride = max(int(lists.max()) if lists.numel() else 0,
+                 int(target_items.max()) if target_items.numel() else 0) + 1
+    gain = 1.0 / torch.log2(position.to(torch.float64) + 2.0)  # (T,) 1 / log2(j + 2)
+    longest = int(counts.max()) if counts.numel() else 0
+    ideal = torch.cumsum(1.0 / torch.log2(torch.arange(max(longest, 1), device=device,
+                                                       dtype=torch.float64) + 2.0), dim=0)  # (max |T_u|,)
+    out: dict[str, float] = {}
+    for n in ns:
+        top = lists[:, :n]  # (B, n)
+        keys = torch.arange(batch, device=device)[:, None] * stride + top  # (B, n)
+        found = torch.isin(rows * stride + target_items, keys[top != EMPTY_ITEM])  # (T,) t_j in S_u
+        zeros = torch.zeros(batch, dtype=torch.float64, device=device)  # (B,)
+        hits = zeros.index_add(0, rows, found.double())  # (B,) H_u
+        dcg = zeros.index_add(0, rows, found * gain)  # (B,)
+        idcg = ideal[(hits.long() - 1).clamp_min(0)]  # (B,) over the number of hits
+        ndcg = torch.where(hits > 0, dcg / idcg, torch.zeros_like(dcg))  # (B,)
+        out[f"NDCG_comirec@{n}"] = float(ndcg.sum())
+    return out
+
+
 def list_metric_sums(
     lists: Tensor,
     target_indptr: Tensor,
@@ -139,8 +208,8 @@ def list_metric_sums(
         item_category: optional ``(M + 1,)`` category per item for Diversity@N.
 
     Returns:
-        float64 sums ``{"Recall@N", "HR@N", "NDCG@N", ["Diversity@N", "diversity_count@N"],
-        "count"}``; divide with :func:`finalize_user_metrics`.
+        float64 sums ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N" (:func:`comirec_ndcg_sums`),
+        ["Diversity@N", "diversity_count@N"], "count"}``; divide with :func:`finalize_user_metrics`.
     """
     if lists.shape[1] < max(ns):
         raise ValueError(f"lists have {lists.shape[1]} columns, fewer than the largest cut-off {max(ns)}")
@@ -155,6 +224,7 @@ def list_metric_sums(
     if item_category is not None:
         categories = item_category.to(lists.device)[lists]  # (B, n)
         categories = categories.masked_fill(lists == EMPTY_ITEM, 0)
+    comirec = comirec_ndcg_sums(lists, target_indptr, target_items, ns)
     out: dict[str, float] = {}
     for n in ns:
         found = hits[:, :n].sum(dim=1)  # (B,)
@@ -163,6 +233,7 @@ def list_metric_sums(
         out[f"Recall@{n}"] = float((found / num_targets).sum())
         out[f"HR@{n}"] = float((found > 0).sum())
         out[f"NDCG@{n}"] = float((dcg / idcg).sum())
+        out[f"NDCG_comirec@{n}"] = comirec[f"NDCG_comirec@{n}"]
         if categories is not None:
             diversity, defined = list_diversity(categories[:, :n])
             out[f"Diversity@{n}"] = float(diversity.sum())
@@ -296,7 +367,7 @@ def evaluate_user_split(
         block_size: items scored at once by the torch search.
 
     Returns:
-        ``{"Recall@N", "HR@N", "NDCG@N", ["Diversity@N"]}`` means, plus
+        ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N", ["Diversity@N"]}`` means, plus
         ``num_users``, ``mask_history``, ``seconds`` (slowest rank) and ``users_per_s``.
     """
     if rows is None:
@@ -312,6 +383,7 @@ def evaluate_user_split(
 __all__ = [
     "DEFAULT_NS",
     "add_sums",
+    "comirec_ndcg_sums",
     "evaluate_user_split",
     "finalize_user_metrics",
     "list_diversity",

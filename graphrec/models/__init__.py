@@ -19,6 +19,10 @@ MODELS: dict[str, str] = {
     "iclrec": "graphrec.models.iclrec:ICLRec",
     "bert4rec": "graphrec.models.bert4rec:BERT4Rec",
     "s4rec": "graphrec.models.s4rec:S4Rec",
+    "mind": "graphrec.models.mind:MIND",
+    "comirec_sa": "graphrec.models.comirec:ComiRecSA",
+    "comirec_dr": "graphrec.models.comirec:ComiRecDR",
+    "hpcl4sr": "graphrec.models.hpcl4sr:HPCL4SR",
 }
 
 

@@ -25,7 +25,7 @@ from graphrec.train.schedule import SCHEDULES
 
 OPTIMIZERS = ("adam", "adamw")
 #: validation metrics the evaluators produce (LOO: HR/NDCG/MRR; user split: Recall/HR/NDCG)
-_METRIC = re.compile(r"^(HR|NDCG|Recall)@\d+$|^MRR$")
+_METRIC = re.compile(r"^(HR|NDCG|NDCG_comirec|Recall)@\d+$|^MRR$")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,228 @@
+"""Multi-interest extractors and the argmax-interest objective, shared by MIND, ComiRec and HPCL4SR.
+
+* :class:`SelfAttentiveExtractor` — ComiRec-SA's multi-head self-attentive pooling
+  (Cen et al., KDD 2020, §3.2.2);
+* :class:`ContextSelfAttention` — HPCL4SR's parameter-free item-to-item attention with a
+  linear output (Zhu et al., World Wide Web 2024, Eq. 8–9);
+* :class:`PositionPooling` — a learned ``K x L`` mixing of the positions of a sequence
+  (HPCL4SR Eq. 6, :math:`Q_u = W H_g`);
+* :class:`InterestSampledSoftmax` — the training objective of ComiRec / MIND / HPCL4SR
+  (Eq. 18–19): the interest closest to the target scores it against shared sampled
+  negatives with log-Q correction (:func:`graphrec.losses.interest_sampled_softmax`).
+
+Dynamic routing (MIND, ComiRec-DR, HPCL4SR's capsules) is :mod:`graphrec.nn.capsule`.
+Every layer takes left-padded ``(B, W, D)`` sequences with a ``(B, W)`` validity mask;
+position-dependent weights are aligned to the newest item (column ``c`` of a window of
+width ``W`` uses row ``max_len - W + c``), as :class:`graphrec.nn.embedding.SequenceEmbedding`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy.typing as npt
+import torch
+from torch import Tensor, nn
+
+from graphrec.losses import (
+    CANDIDATE_SAMPLERS,
+    candidate_log_probs,
+    interest_sampled_softmax,
+    sample_candidates,
+)
+
+#: the fill of masked attention scores (the ComiRec code's ``-2 ** 32 + 1``): finite, so an
+#: all-padding row gets uniform weights over zero vectors instead of NaN
+MASKED_SCORE = -(2.0**32) + 1.0
+
+
+class SelfAttentiveExtractor(nn.Module):
+    """ComiRec-SA: ``K`` attention heads pool a sequence into ``K`` interests.
+
+    .. math::
+        A = \\mathrm{softmax}\\big(W_2^\\top \\tanh(W_1^\\top H + b_1) + b_2\\big)^\\top
+        \\in \\mathbb{R}^{L \\times K}, \\qquad V_u = A^\\top E \\in \\mathbb{R}^{K \\times D}
+
+    with the softmax over the real positions of the sequence. As in the released code,
+    the scores read the item vectors plus position vectors :math:`H = E + P` and the
+    interests pool the item vectors :math:`E` alone; :math:`W_1` has ``4 D`` outputs
+    and both maps have a bias.
+
+    Args:
+        hidden_size: ``D``.
+        num_interests: ``K`` (heads; default 4).
+        inner_multiplier: width of :math:`W_1` as a multiple of ``D`` (default 4).
+
+    Shapes:
+        ``forward(keys, values, valid)``: ``keys`` ``(B, W, D)`` (:math:`H`), ``values``
+        ``(B, W, D)`` (:math:`E`), ``valid`` ``(B, W)`` bool -> ``(B, K, D)``;
+        :meth:`attention` returns ``A^T`` ``(B, K, W)``.
+    """
+
+    def __init__(self, hidden_size: int, num_interests: int = 4, inner_multiplier: int = 4) -> None:
+        super().__init__()
+        if num_interests < 1:
+            raise ValueError(f"num_interests must be >= 1, got {num_interests}")
+        self.num_interests = int(num_interests)
+        self.inner = nn.Linear(hidden_size, inner_multiplier * hidden_size)  # W_1, b_1
+        self.heads = nn.Linear(inner_multiplier * hidden_size, num_interests)  # W_2, b_2
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for layer in (self.inner, self.heads):
+            nn.init.xavier_uniform_(layer.weight)  # TF's dense default (Glorot uniform, zero bias)
+            nn.init.zeros_(layer.bias)
+
+    def attention(self, keys: Tensor, valid: Tensor) -> Tensor:
+        """``(B, K, W)`` attention of each head over the real positions (rows sum to 1)."""
+        scores = self.heads(torch.tanh(self.inner(keys)))  # (B, W, K)
+        scores = scores.transpose(1, 2).masked_fill(~valid.unsqueeze(1), MASKED_SCORE)  # (B, K, W)
+        return torch.softmax(scores, dim=-1)  # (B, K, W)
+
+    def forward(self, keys: Tensor, values: Tensor, valid: Tensor) -> Tensor:
+        weights = self.attention(keys, valid)  # (B, K, W)
+        return weights @ values  # (B, K, D)
+
+    def extra_repr(self) -> str:
+        return f"num_interests={self.num_interests}"
+
+
+class ContextSelfAttention(nn.Module):
+    """HPCL4SR Eq. 8–9: every item attends to every real item of its sequence, then a linear map.
+
+    .. math::
+        \\alpha_{ij} = \\frac{\\exp(X_i X_j^\\top)}{\\sum_{n} \\exp(X_i X_n^\\top)}, \\qquad
+        X_i' = W\\Big(X_i + \\sum_j \\alpha_{ij} X_j\\Big)
+
+    No query/key projections and no scaling, as printed; the sums run over the real
+    positions of the sequence, past and future (Eq. 8 sums ``n = 1..N``). Padding
+    positions come out as zero.
+
+    Args:
+        hidden_size: ``d``.
+        bias: give :math:`W` a bias (default False: Eq. 9 has none).
+
+    Shapes:
+        ``forward(x, valid)``: ``(B, W, d)`` and ``(B, W)`` bool -> ``(B, W, d)``.
+    """
+
+    def __init__(self, hidden_size: int, bias: bool = False) -> None:
+        super().__init__()
+        self.linear = nn.Linear(hidden_size, hidden_size, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.linear.weight)
+        if self.linear.bias is not None:
+            nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: Tensor, valid: Tensor) -> Tensor:
+        scores = x @ x.transpose(1, 2)  # (B, W, W) X_i X_j^T
+        scores = scores.masked_fill(~valid.unsqueeze(1), MASKED_SCORE)  # keys: real positions only
+        alpha = torch.softmax(scores, dim=-1)  # (B, W, W) Eq. 8
+        out = self.linear(x + alpha @ x)  # (B, W, d) Eq. 9
+        return out * valid.unsqueeze(-1).to(out.dtype)  # padding -> 0
+
+
+class PositionPooling(nn.Module):
+    """HPCL4SR Eq. 6: :math:`Q_u = W H_g`, a learned mixing of a sequence's positions into ``K`` vectors.
+
+    .. math::
+        Q_{u,k} = \\sum_{t} W_{k,t}\\, H_{g,t}, \\qquad W \\in \\mathbb{R}^{K \\times L}
+
+    :math:`H_g \\in \\mathbb{R}^{N \\times d}` is one vector per position (Eq. 5), so the
+    :math:`W` that makes :math:`Q_u \\in \\mathbb{R}^{K \\times d}` mixes positions. Positions are
+    counted from the newest item; padding positions contribute nothing.
+
+    Args:
+        num_interests: ``K``.
+        max_len: ``L``.
+
+    Shapes:
+        ``forward(h, valid)``: ``(B, W, d)``, ``(B, W)`` bool with ``W <= L`` -> ``(B, K, d)``.
+    """
+
+    def __init__(self, num_interests: int, max_len: int) -> None:
+        super().__init__()
+        self.max_len = int(max_len)
+        self.weight = nn.Parameter(torch.empty(num_interests, self.max_len))  # (K, L)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = math.sqrt(6.0 / (self.weight.shape[0] + self.weight.shape[1]))
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def forward(self, h: Tensor, valid: Tensor) -> Tensor:
+        width = h.shape[1]
+        if width > self.max_len:
+            raise ValueError(f"input length {width} exceeds max_len={self.max_len}")
+        weight = self.weight[:, self.max_len - width:]  # (K, W), newest column -> last row
+        h = h * valid.unsqueeze(-1).to(h.dtype)  # (B, W, d)
+        return torch.einsum("kw,bwd->bkd", weight, h)  # (B, K, d)
+
+
+class InterestSampledSoftmax(nn.Module):
+    """The argmax-interest sampled softmax with log-Q correction (ComiRec; HPCL4SR Eq. 18–19).
+
+    Draws ``num_negatives`` items shared by the batch from the sampler :math:`Q`
+    (:func:`graphrec.losses.candidate_log_probs`, kept in the buffer ``log_q``) and
+    computes :func:`graphrec.losses.interest_sampled_softmax`. The ComiRec code uses
+    TensorFlow's log-uniform sampler with ``10 x batch size`` negatives (1,280 at its
+    batch of 128) and the log-Q correction.
+
+    Args:
+        num_items: ``N``.
+        num_negatives: shared negatives per batch (default 1280).
+        sampler: ``"log_uniform"`` (default) or ``"uniform"``.
+        item_counts: optional ``(N + 1,)`` training counts that rank the items for
+            ``"log_uniform"`` (without them the ids are the ranks).
+        log_q_correction: subtract :math:`\\log Q` from the logits (default True).
+
+    Shapes:
+        ``forward(interests (B, K, D), item_emb (N + 1, D), targets (B,))`` -> scalar.
+    """
+
+    log_q: Tensor
+
+    def __init__(
+        self,
+        num_items: int,
+        num_negatives: int = 1280,
+        sampler: str = "log_uniform",
+        item_counts: npt.ArrayLike | None = None,
+        log_q_correction: bool = True,
+    ) -> None:
+        super().__init__()
+        if sampler not in CANDIDATE_SAMPLERS:
+            raise ValueError(f"unknown negative sampler {sampler!r}; valid: {list(CANDIDATE_SAMPLERS)}")
+        if num_negatives < 1:
+            raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
+        self.num_negatives = int(num_negatives)
+        self.sampler = sampler
+        self.log_q_correction = bool(log_q_correction)
+        counts = None if item_counts is None else torch.as_tensor(item_counts)
+        self.register_buffer("log_q", candidate_log_probs(num_items, sampler, counts))
+
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        """``(M,)`` shared negatives drawn from :math:`Q` on the buffer's device."""
+        return sample_candidates(self.log_q, self.num_negatives, generator)
+
+    def forward(self, interests: Tensor, item_emb: Tensor, targets: Tensor,
+                negatives: Tensor | None = None) -> Tensor:
+        if negatives is None:
+            negatives = self.sample()
+        log_q = self.log_q.to(item_emb.dtype) if self.log_q_correction else None
+        return interest_sampled_softmax(interests, item_emb, targets, negatives, log_q)
+
+    def extra_repr(self) -> str:
+        return (f"num_negatives={self.num_negatives}, sampler={self.sampler!r}, "
+                f"log_q_correction={self.log_q_correction}")
+
+
+__all__ = [
+    "MASKED_SCORE",
+    "ContextSelfAttention",
+    "InterestSampledSoftmax",
+    "PositionPooling",
+    "SelfAttentiveExtractor",
+]

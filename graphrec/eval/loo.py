@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
+from graphrec.eval.beyond_accuracy import DEFAULT_BEYOND_NS, BeyondAccuracy
 from graphrec.eval.blocks import blocked_metric_sums, check_eval_arguments
 from graphrec.eval.metrics import DEFAULT_KS, finalize_metrics, rank_metrics, target_ranks
 from graphrec.eval.sharded import evaluate_sharded, gather_strided
@@ -78,6 +79,7 @@ def loo_metric_sums(
     device: str | torch.device = "cpu",
     ks: Sequence[int] = DEFAULT_KS,
     ranks_out: list[Tensor] | None = None,
+    beyond_out: BeyondAccuracy | None = None,
 ) -> dict[str, float]:
     """Metric *sums* (and ``count``) over ``rows`` of the split's evaluated users.
 
@@ -88,6 +90,9 @@ def loo_metric_sums(
         ranks_out: when given, every block's ``(B,)`` 0-based target ranks
             (:func:`~graphrec.eval.metrics.target_ranks`, on the CPU) are appended to it,
             in row order; the sums are the same either way.
+        beyond_out: when given, every block's top-``max(beyond_out.ns)`` items (after
+            history masking) feed it (:mod:`graphrec.eval.beyond_accuracy`); the sums are
+            the same either way.
     """
     check_eval_arguments(which, batch_size)
     if rows is None:
@@ -98,6 +103,9 @@ def loo_metric_sums(
         if mask_history:
             assert batch.history_indptr is not None and batch.history_items is not None
             mask_history_scores(scores, batch.history_indptr, batch.history_items)
+        if beyond_out is not None:
+            top = min(max(beyond_out.ns), scores.shape[1] - 1)
+            beyond_out.update(torch.topk(scores, top, dim=1).indices)  # (B, top) top-N lists
         assert batch.targets is not None
         ranks = target_ranks(scores, batch.targets)  # (B,) 0-based
         if ranks_out is not None:
@@ -121,6 +129,8 @@ def evaluate_loo(
     ks: Sequence[int] = DEFAULT_KS,
     shard: bool = False,
     return_ranks: bool = False,
+    beyond_accuracy: bool = False,
+    beyond_ns: Sequence[int] = DEFAULT_BEYOND_NS,
 ) -> dict[str, Any]:
     """Leave-one-out metrics of ``model`` on the validation or test targets.
 
@@ -137,6 +147,12 @@ def evaluate_loo(
             sums are all-reduced once, so every rank returns the same metrics
             (every rank must call it). Ignored in a single process.
         return_ranks: also return every evaluated user's rank of the target (``"ranks"``).
+        beyond_accuracy: also compute Novelty@N, CategoryShare@N and Coverage@N of each
+            user's top-N list (``N`` in ``beyond_ns``; a top-k of every block's scores, after
+            history masking; :mod:`graphrec.eval.beyond_accuracy`), returned under
+            ``"beyond_accuracy"`` (pop it to keep the rank metrics alone). Off by default:
+            the other metrics and their speed are the same either way.
+        beyond_ns: list lengths of ``beyond_accuracy`` (default 20 and 50).
 
     Returns:
         ``{"HR@5", ..., "NDCG@20", "MRR"}`` means, plus ``num_users``,
@@ -156,17 +172,29 @@ def evaluate_loo(
     if rows is None:
         rows = np.arange(split.num_eval_rows)
     collected: list[Tensor] | None = [] if return_ranks else None
+    beyond = _beyond_accumulator(split, beyond_ns) if beyond_accuracy else None
     metrics = evaluate_sharded(
         rows,
         lambda local: loo_metric_sums(model, split, which, local, batch_size, mask_history, device, ks,
-                                      ranks_out=collected),
+                                      ranks_out=collected, beyond_out=beyond),
         finalize_metrics, shard, mask_history,
     )
+    if beyond is not None:
+        metrics["beyond_accuracy"] = beyond.result(shard)
     if collected is None:
         return metrics
     local = (torch.cat(collected) if collected else torch.zeros(0, dtype=torch.int64)).numpy()  # (R_local,)
     metrics["ranks"] = gather_strided(local.astype(np.int64) + 1, len(rows), shard)  # (R,) 1-based, row order
     return metrics
+
+
+def _beyond_accumulator(split: Any, ns: Sequence[int]) -> BeyondAccuracy:
+    """A :class:`BeyondAccuracy` with the split's training counts and its dataset's categories."""
+    dataset: Any = getattr(split, "dataset", None)
+    category = dataset.item_category if getattr(dataset, "has_categories", False) else None
+    # a list cannot be longer than the catalogue: lengths beyond N are left out
+    usable = [n for n in ns if n <= split.num_items] or [split.num_items]
+    return BeyondAccuracy(split.train_item_counts(), category, usable)
 
 
 __all__ = ["evaluate_loo", "loo_metric_sums", "mask_history_scores"]

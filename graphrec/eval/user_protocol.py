@@ -75,6 +75,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.user_split import UserEvalBatch
+from graphrec.eval.beyond_accuracy import BeyondAccuracy
 from graphrec.eval.blocks import BlockSums, blocked_metric_sums, check_eval_arguments
 from graphrec.eval.metrics import add_metric_sums
 from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available, multi_interest_topn
@@ -284,12 +285,14 @@ def user_metric_sums(
     mask_history: bool = False,
     backend: str = "torch",
     block_size: int | None = None,
+    beyond_out: BeyondAccuracy | None = None,
 ) -> dict[str, float]:
     """Metric *sums* (and ``count``) over ``rows`` of the held-out group ``which``.
 
     Mergeable: sums from disjoint row sets add up (:func:`add_sums`) to the sums
     over their union. The model's train/eval mode is restored afterwards. See
-    :func:`evaluate_user_split` for the arguments.
+    :func:`evaluate_user_split` for the arguments; ``beyond_out``, when given, is fed every
+    block's merged lists (:mod:`graphrec.eval.beyond_accuracy`).
     """
     check_eval_arguments(which, batch_size)
     if not ns or min(ns) < 1:
@@ -319,6 +322,8 @@ def user_metric_sums(
             lists, _ = multi_interest_topn(
                 interests, item_emb, top, exclude=exclude, block_size=block_size, index=index
             )  # (B, top)
+            if beyond_out is not None:
+                beyond_out.update(lists)
             assert batch.target_indptr is not None and batch.target_items is not None
             return list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories)
 
@@ -344,6 +349,7 @@ def evaluate_user_split(
     shard: bool = False,
     backend: str = "torch",
     block_size: int | None = None,
+    beyond_accuracy: bool = False,
 ) -> dict[str, Any]:
     """User-split metrics of ``model`` on the validation or test users.
 
@@ -365,6 +371,9 @@ def evaluate_user_split(
         backend: ``"torch"`` (exact blocked matmul), ``"faiss"`` (exact
             ``IndexFlatIP``; needs the ``faiss`` extra) or ``"auto"`` (faiss if installed).
         block_size: items scored at once by the torch search.
+        beyond_accuracy: also compute Novelty@N, CategoryShare@N and Coverage@N of the
+            merged lists (``N`` in ``ns``; :mod:`graphrec.eval.beyond_accuracy`, with the
+            split's training counts), returned under ``"beyond_accuracy"``; off by default.
 
     Returns:
         ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N", ["Diversity@N"]}`` means, plus
@@ -372,12 +381,19 @@ def evaluate_user_split(
     """
     if rows is None:
         rows = np.arange(split.num_eval_rows(which))
-    return evaluate_sharded(
+    beyond = None
+    if beyond_accuracy:
+        categories = _resolve_categories(split, item_category)
+        beyond = BeyondAccuracy(split.train_item_counts(), categories, ns)  # type: ignore[attr-defined]
+    metrics = evaluate_sharded(
         rows,
         lambda local: user_metric_sums(model, split, which, local, ns, batch_size, device, item_category,
-                                       mask_history, backend, block_size),
+                                       mask_history, backend, block_size, beyond_out=beyond),
         finalize_user_metrics, shard, mask_history,
     )
+    if beyond is not None:
+        metrics["beyond_accuracy"] = beyond.result(shard)
+    return metrics
 
 
 __all__ = [

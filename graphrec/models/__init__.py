@@ -23,6 +23,8 @@ MODELS: dict[str, str] = {
     "comirec_sa": "graphrec.models.comirec:ComiRecSA",
     "comirec_dr": "graphrec.models.comirec:ComiRecDR",
     "hpcl4sr": "graphrec.models.hpcl4sr:HPCL4SR",
+    "dssrec": "graphrec.models.dssrec:DSSRec",
+    "dsie": "graphrec.models.dsie:DSIE",
 }
 
 

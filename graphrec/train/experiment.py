@@ -20,7 +20,11 @@
    evaluated user's 1-based test rank, masked and unmasked, beside it
    (:data:`RANK_FILES`, int32 ``.npy``, named in ``result["ranks"]``) and the test
    metrics of head and tail users (``metrics.test_masked_by_group`` /
-   ``test_unmasked_by_group``, :mod:`graphrec.eval.head_tail`).
+   ``test_unmasked_by_group``, :mod:`graphrec.eval.head_tail`). Under both protocols the
+   test's top-N lists (N = 20, 50 under leave-one-out, the protocol's N under the user
+   split) also give novelty, category share and catalogue coverage
+   (``metrics.test_masked_beyond`` / ``test_unmasked_beyond``,
+   :mod:`graphrec.eval.beyond_accuracy`).
 
 The configuration lives in :mod:`graphrec.experiment_config`, the protocols in
 :mod:`graphrec.protocols`, loading a finished run in :mod:`graphrec.runs`
@@ -158,13 +162,23 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
         torch.cuda.reset_peak_memory_stats(device)
 
     test_ranks: dict[bool, np.ndarray] = {}  # mask_history -> (U_eval,) 1-based ranks of the test
+    test_beyond: dict[bool, dict[str, float]] = {}  # mask_history -> novelty / category share / coverage
 
     def evaluator(m: SequentialRecommender, which: str, mask: bool | None = None) -> dict[str, Any]:
         masked = cfg.mask_history_eval if mask is None else mask
         if which == "test" and cfg.protocol == "loo":  # keep the per-user ranks of every test
             metrics = evaluate_loo(m, split, which, batch_size=tcfg.eval_batch_size, mask_history=masked,
-                                   device=device, shard=True, return_ranks=True, **eval_opts)
+                                   device=device, shard=True, return_ranks=True, beyond_accuracy=True,
+                                   **eval_opts)
             test_ranks[masked] = metrics.pop("ranks")
+            test_beyond[masked] = metrics.pop("beyond_accuracy")
+            return metrics
+        if which == "test":  # the top-N lists of the test also give novelty, category share, coverage
+            metrics = protocol.evaluate(
+                m, split, which, batch_size=tcfg.eval_batch_size,
+                mask_history=masked, device=device, shard=True, beyond_accuracy=True, **eval_opts,
+            )
+            test_beyond[masked] = metrics.pop("beyond_accuracy")
             return metrics
         return protocol.evaluate(
             m, split, which, batch_size=tcfg.eval_batch_size,
@@ -213,6 +227,9 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
         "checkpoint": str(Path(tcfg.checkpoint_dir or "") / BEST),
         "config": cfg.to_dict(),
     }
+    for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
+        if masked_flag in test_beyond:  # Novelty@N, CategoryShare@N, Coverage@N of the top-N lists
+            result["metrics"][f"{key}_beyond"] = test_beyond[masked_flag]
     if set(test_ranks) == {True, False}:
         head = head_users(split)
         ks = eval_opts.get("ks") or DEFAULT_KS

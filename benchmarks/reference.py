@@ -21,5 +21,16 @@ S4REC_TABLE2: dict[tuple[str, str], dict[str, float]] = {
     ("s4rec", "amazon-sports"): {"HR@5": .0284, "HR@20": .0656, "NDCG@5": .0181, "NDCG@20": .0292},
 }
 
+#: HPCL4SR (World Wide Web 2024) Table 2 on Ta-Feng, user split, as fractions (the paper prints %);
+#: its NDCG follows ComiRec's released code (graphrec's ``NDCG_comirec@N``), not the standard formula
+HPCL4SR_TABLE2: dict[tuple[str, str], dict[str, float]] = {
+    ("hpcl4sr", "tafeng"): {"Recall@20": .1038, "Recall@50": .1714, "HR@20": .4835, "HR@50": .6227,
+                            "NDCG_comirec@20": .2287, "NDCG_comirec@50": .2616},
+    ("remi", "tafeng"): {"Recall@20": .0993, "Recall@50": .1631},
+    ("gru4rec", "tafeng"): {"Recall@20": .0564},
+    ("mind", "tafeng"): {"Recall@20": .0468},
+    ("comirec", "tafeng"): {"Recall@20": .0558},
+}
+
 #: public reproductions of SASRec trained with full cross-entropy on Beauty (HR@10, NDCG@10)
 SASREC_CE_BEAUTY = {"HR@10": .092, "NDCG@10": .053}

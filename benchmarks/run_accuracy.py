@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         "data_checksum": result["data_checksum"],
         "data_summary": result["data_summary"],
         "test": {"masked": metrics["test_masked"], "unmasked": metrics["test_unmasked"]},
+        # novelty / category share / coverage of the top-N lists, and head/tail users (leave-one-out)
+        "test_beyond": {"masked": metrics.get("test_masked_beyond"),
+                        "unmasked": metrics.get("test_unmasked_beyond")},
+        "test_by_group": {"masked": metrics.get("test_masked_by_group"),
+                          "unmasked": metrics.get("test_unmasked_by_group")},
         "valid": metrics["valid"],
         "selection_metric": result["metric"],
         "selected_on_masked_valid": result["mask_history_eval"],

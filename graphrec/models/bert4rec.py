@@ -168,10 +168,7 @@ class BERT4Rec(SequentialRecommender):
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` defaults to the split's window length and may not be shorter."""
-        given = int(options.setdefault("max_len", ctx.max_len))
-        if given < ctx.max_len:
-            raise ValueError(f"model.max_len = {given} is shorter than the input windows "
-                             f"(train.max_len = {ctx.max_len}); set one value for both")
+        ctx.window_options(options)
         return cls.from_config(ctx.num_items, **options)
 
     @property

@@ -41,6 +41,7 @@ length ``max_len`` set per dataset (the code: 20 for Amazon Books, 50 for Taobao
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -140,10 +141,7 @@ class MultiInterestRecommender(SequentialRecommender):
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` from the split (never shorter) and the training item counts for the sampler."""
-        given = int(options.setdefault("max_len", ctx.max_len))
-        if given < ctx.max_len:
-            raise ValueError(f"model.max_len = {given} is shorter than the input windows "
-                             f"(train.max_len = {ctx.max_len}); set one value for both")
+        ctx.window_options(options)
         options.setdefault("item_counts", ctx.item_counts)
         return cls.from_config(ctx.num_items, **options)
 
@@ -153,9 +151,9 @@ class MultiInterestRecommender(SequentialRecommender):
         valid = input_ids > 0  # (B, W)
         return self.item(input_ids) * valid.unsqueeze(-1), valid
 
+    @abstractmethod
     def encode(self, input_ids: Tensor) -> Tensor:
-        """``(B, W)`` left-padded ids -> ``(B, K, D)`` interests."""
-        raise NotImplementedError
+        """``(B, W)`` left-padded ids -> ``(B, K, D)`` interests (each extractor's own)."""
 
     def interests(self, batch: SeqBatch) -> Tensor:
         (input_ids,) = trim_left_padding(batch.input_ids)

@@ -92,6 +92,19 @@ class ModelContext:
             return None
         return data.attr_indptr, data.attr_values
 
+    def window_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` with ``max_len`` defaulting to the split's window length ``L``.
+
+        Raises:
+            ValueError: when ``options`` set a ``max_len`` shorter than ``L`` (the model's
+                position table could not hold the split's inputs).
+        """
+        given = int(options.setdefault("max_len", self.max_len))
+        if given < self.max_len:
+            raise ValueError(f"model.max_len = {given} is shorter than the input windows "
+                             f"(train.max_len = {self.max_len}); set one value for both")
+        return options
+
     # ----------------------------------------------------------------- graphs
     def training_sequences(self) -> TrainingCSR:
         """The interactions graphs may be built from (:func:`~graphrec.graph.training.training_csr`)."""

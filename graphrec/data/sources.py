@@ -56,6 +56,9 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
                        help="iterative K-core on users and items")
     group.add_argument("--min-length", type=int, default=None, metavar="N",
                        help="drop users with fewer than N interactions")
+    group.add_argument("--min-item-count", type=int, default=None, metavar="N",
+                       help="drop items with fewer than N interactions (one pass, after --kcore, "
+                            "before --min-length)")
     group.add_argument("--min-rating", type=float, default=None, metavar="R",
                        help="keep interactions with rating >= R")
     group.add_argument("--dedup", action="store_true",
@@ -69,4 +72,5 @@ def filters_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "min_length": args.min_length,
         "min_rating": args.min_rating,
         "dedup": bool(args.dedup),
+        "min_item_count": args.min_item_count,
     }

@@ -861,6 +861,33 @@ def disentangled_seq2item(intents: Tensor, target_emb: Tensor, scale: float | No
     return (logits.flatten(1).logsumexp(dim=1) - positive).mean()
 
 
+def max_interest_full_ce(interests: Tensor, item_table: Tensor, targets: Tensor) -> Tensor:
+    """Cross-entropy over the whole catalogue with the best interest's score per item.
+
+    .. math::
+        s_i = \\max_k \\langle \\phi^{(k)}, e_i \\rangle, \\qquad
+        \\mathcal{L} = -\\log \\frac{\\exp s_{t+1}}{\\sum_{i=1}^{N} \\exp s_i}
+
+    The score is the one the evaluation ranks by (:meth:`interests` + max over ``K``), so
+    training and ranking agree; the softmax runs over every real item (column 0, the
+    padding item, is left out), as SASRec's full cross-entropy does. With ``K = 1`` this
+    is exactly that loss.
+
+    Args:
+        interests: ``(B, K, D)`` the rows' interest vectors.
+        item_table: ``(N + 1, D)`` item vectors, row 0 = padding.
+        targets: ``(B,)`` target item ids in ``1..N``.
+
+    Returns:
+        Scalar mean over rows.
+    """
+    if interests.dim() != 3 or item_table.dim() != 2 or interests.shape[-1] != item_table.shape[-1]:
+        raise ValueError(f"interests must be (B, K, D) and item_table (N + 1, D), got "
+                         f"{tuple(interests.shape)} and {tuple(item_table.shape)}")
+    scores = torch.einsum("bkd,nd->bkn", interests, item_table[1:]).amax(dim=1)  # (B, N) s_i
+    return F.cross_entropy(scores, targets - 1)
+
+
 def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None = None) -> Tensor:
     """DSSRec's latent seq2seq loss (Eq. 3) of every sample ``(u, t, k)`` of the batch, ``(B, K)``.
 
@@ -960,6 +987,7 @@ __all__ = [
     "interest_sampled_softmax",
     "latent_seq2seq_loss",
     "latent_seq2seq_losses",
+    "max_interest_full_ce",
     "next_item_loss",
     "nt_xent",
     "prototype_info_nce",

@@ -132,3 +132,18 @@ def test_interest_orthogonality() -> None:
     pair = torch.tensor([[[1.0, 0.0], [1.0, 1.0]]])  # cos 45 deg -> 1/2 squared
     assert float(interest_orthogonality(pair)) == pytest.approx(0.5, abs=1e-6)
     assert float(interest_orthogonality(torch.randn(2, 1, 4))) == 0.0
+
+
+def test_max_interest_full_ce_closed_form() -> None:
+    """Scores are max over interests; item 0 is not a candidate; K = 1 is plain full CE."""
+    from graphrec.losses import max_interest_full_ce
+
+    table = torch.tensor([[9.0, 9.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # row 0 = padding
+    interests = torch.tensor([[[2.0, 0.0], [0.0, 1.0]]])  # (1, K=2, D=2)
+    # s_1 = max(2, 0) = 2, s_2 = max(0, 1) = 1, s_3 = max(2, 1) = 2; target 2
+    expected = -(1.0 - math.log(math.exp(2) + math.exp(1) + math.exp(2)))
+    got = max_interest_full_ce(interests, table, torch.tensor([2]))
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    one = interests[:, :1]
+    plain = torch.nn.functional.cross_entropy(one[:, 0] @ table[1:].T, torch.tensor([0]))
+    assert max_interest_full_ce(one, table, torch.tensor([1])).item() == pytest.approx(plain.item(), rel=1e-6)

@@ -35,6 +35,18 @@ that also embeds the inputs:
 merged by score (:mod:`graphrec.eval.retrieval`). The controllable diversity
 re-ranking (the code's ``coef``) is not part of the model.
 
+**Sparse item table** (``sparse_items=True``, off by default): every read of the item
+table in training (the inputs' lookup in :meth:`MultiInterestRecommender.embed` and the
+target and negative rows of the sampled softmax) is a sparse lookup, so the table's
+gradient is a sparse tensor over the rows of the batch and its negatives (loss and
+gradient values are those of the dense table; evaluation reads the table as before),
+and ``train.optimizer=lazy_adam`` (:class:`~graphrec.train.lazy_adam.LazyAdam`) updates
+those rows and their Adam moments only: a step's cost no longer grows with the
+catalogue. This is lazy Adam, not Adam: rows outside the batch keep their moments
+instead of decaying them, so the trajectory differs from dense Adam's. (The ComiRec
+code's TensorFlow Adam also receives the table's gradient as sparse ``IndexedSlices``
+but still decays every row's moments and moves every row each step, i.e. dense Adam.)
+
 Defaults are the code's: ``D = 64``, ``K = 4``, Adam lr 1e-3, batch 128, the window
 length ``max_len`` set per dataset (the code: 20 for Amazon Books, 50 for Taobao).
 """
@@ -101,6 +113,12 @@ class MultiInterestRecommender(SequentialRecommender):
         sampler: ``"log_uniform"`` (default, over training-frequency ranks) or ``"uniform"``.
         item_counts: ``(N + 1,)`` training counts for the sampler (``from_context`` supplies them).
         init_std: std of the normal item-table initialisation (default 0.02).
+        sparse_items: read the item table in training with sparse lookups only, so that its
+            gradient is sparse (default False; see the module docstring). Needs
+            ``train.optimizer=lazy_adam``. A subclass keeps this working as long as it reads
+            the table through :meth:`embed` / :meth:`rec_loss` (or ``self.item``); any other
+            dense read of ``self.item.weight`` makes the gradient dense again (correct, but
+            without the saving).
 
     Shapes:
         ``interests``: ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``.
@@ -118,6 +136,7 @@ class MultiInterestRecommender(SequentialRecommender):
         sampler: str = "log_uniform",
         item_counts: npt.ArrayLike | None = None,
         init_std: float = 0.02,
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items)
         if num_interests < 1:
@@ -126,9 +145,24 @@ class MultiInterestRecommender(SequentialRecommender):
         self.num_interests = int(num_interests)
         self.max_len = int(max_len)
         self.init_std = float(init_std)
-        self.item = nn.Embedding(num_items + 1, hidden_size, padding_idx=0)
+        # sparse=True also tells DDP to expect a sparse gradient for the table
+        self.item = nn.Embedding(num_items + 1, hidden_size, padding_idx=0, sparse=bool(sparse_items))
         self.objective = InterestSampledSoftmax(num_items, num_negatives, sampler, item_counts)
         self._reset_item_table()
+
+    @property
+    def sparse_items(self) -> bool:
+        """Whether training reads the item table with sparse lookups only (its gradient is sparse)."""
+        return bool(self.item.sparse)
+
+    @sparse_items.setter
+    def sparse_items(self, value: bool) -> None:
+        self.item.sparse = bool(value)
+
+    @property
+    def sparse_gradients(self) -> bool:
+        """Whether some parameter gets a sparse gradient (the trainer then needs ``lazy_adam``)."""
+        return self.sparse_items
 
     def _reset_item_table(self) -> None:
         nn.init.normal_(self.item.weight, std=self.init_std)
@@ -147,7 +181,10 @@ class MultiInterestRecommender(SequentialRecommender):
 
     # ------------------------------------------------------------------ encoding
     def embed(self, input_ids: Tensor) -> tuple[Tensor, Tensor]:
-        """``(B, W)`` ids -> item vectors ``(B, W, D)`` (zero at padding) and the mask ``(B, W)``."""
+        """``(B, W)`` ids -> item vectors ``(B, W, D)`` (zero at padding) and the mask ``(B, W)``.
+
+        A sparse lookup when ``sparse_items`` (``self.item`` is built with ``sparse``).
+        """
         valid = input_ids > 0  # (B, W)
         return self.item(input_ids) * valid.unsqueeze(-1), valid
 
@@ -176,8 +213,18 @@ class MultiInterestRecommender(SequentialRecommender):
         return batch.extras[TARGET_KEY]
 
     def rec_loss(self, interests: Tensor, targets: Tensor) -> Tensor:
-        """The argmax-interest sampled softmax of ``(B, K, D)`` interests for ``(B,)`` targets."""
-        return self.objective(interests, self.item_embeddings(), targets)
+        """The argmax-interest sampled softmax of ``(B, K, D)`` interests for ``(B,)`` targets.
+
+        With ``sparse_items`` the target and negative rows are read by one sparse lookup
+        (:func:`~graphrec.nn.multi_interest.candidate_rows`), which needs
+        :meth:`item_embeddings` to be the table ``self.item.weight`` itself.
+        """
+        table = self.item_embeddings()  # (N + 1, D)
+        if self.sparse_items and table is not self.item.weight:
+            raise ValueError(f"{type(self).__name__}: sparse_items needs item_embeddings() to return "
+                             "self.item.weight (a sparse gradient cannot flow through a derived table); "
+                             "set sparse_items=False")
+        return self.objective(interests, table, targets, sparse=self.sparse_items)
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
         targets = self.batch_targets(batch)
@@ -185,8 +232,9 @@ class MultiInterestRecommender(SequentialRecommender):
         return {"rec": self.rec_loss(self.encode(input_ids), targets)}
 
     def extra_repr(self) -> str:
+        sparse = ", sparse_items=True" if self.sparse_items else ""
         return (f"num_items={self.num_items}, hidden_size={self.hidden_size}, "
-                f"num_interests={self.num_interests}, max_len={self.max_len}")
+                f"num_interests={self.num_interests}, max_len={self.max_len}{sparse}")
 
 
 class ComiRecSA(MultiInterestRecommender):
@@ -197,6 +245,7 @@ class ComiRecSA(MultiInterestRecommender):
         init_std: as :class:`MultiInterestRecommender`.
         add_positions: add learned position vectors to the attention input (default True,
             the code's ``add_pos``).
+        sparse_items: as :class:`MultiInterestRecommender`.
     """
 
     def __init__(
@@ -210,9 +259,10 @@ class ComiRecSA(MultiInterestRecommender):
         item_counts: npt.ArrayLike | None = None,
         init_std: float = 0.02,
         add_positions: bool = True,
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std)
+                         init_std, sparse_items=sparse_items)
         self.add_positions = bool(add_positions)
         self.position = nn.Parameter(torch.empty(self.max_len, hidden_size)) if self.add_positions else None
         self.extractor = SelfAttentiveExtractor(hidden_size, num_interests)
@@ -246,6 +296,7 @@ class ComiRecDR(MultiInterestRecommender):
         num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
         init_std: as :class:`MultiInterestRecommender`.
         routing_iterations: dynamic-routing iterations (default 3).
+        sparse_items: as :class:`MultiInterestRecommender`.
     """
 
     def __init__(
@@ -259,9 +310,10 @@ class ComiRecDR(MultiInterestRecommender):
         item_counts: npt.ArrayLike | None = None,
         init_std: float = 0.02,
         routing_iterations: int = 3,
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std)
+                         init_std, sparse_items=sparse_items)
         self.capsules = CapsuleRouting(hidden_size, num_interests, self.max_len, "per_position",
                                        routing_iterations)
 

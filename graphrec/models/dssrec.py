@@ -21,7 +21,12 @@ rest of the training row inside the loader's window (at most ``L`` items).
 
 * ``rec`` — seq2item, Eq. 6 (:func:`~graphrec.losses.disentangled_seq2item`): the best
   intention scores the next item against the next items of the whole batch under every
-  intention of the row, scale :math:`1/\\sqrt D`;
+  intention of the row, scale :math:`1/\\sqrt D` (``seq2item="in_batch"``, the paper's).
+  ``seq2item="full"`` (:func:`~graphrec.losses.max_interest_full_ce`) puts every item of
+  the catalogue in the denominator, each scored by its best intention — the score the
+  evaluation ranks by. It is the full cross-entropy recipe that trains SASRec fast here,
+  applied to Eq. 6: 127 in-batch next items are a weak, popularity-biased set of
+  negatives for a ranking over all items;
 * ``s2s`` — latent seq2seq, Eq. 3 (:func:`~graphrec.losses.latent_seq2seq_loss`):
   :math:`\\phi^{(k)}(x_{1:t})` against :math:`\\phi^{(k)}(x_{T:t+1})`, every other (sample,
   intention) of the batch a negative, kept only for the :math:`\\lambda`-fraction
@@ -55,7 +60,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
-from graphrec.losses import disentangled_seq2item, latent_seq2seq_loss
+from graphrec.losses import disentangled_seq2item, latent_seq2seq_loss, max_interest_full_ce
 from graphrec.models.base import SequentialRecommender
 from graphrec.nn.disentangle import IntentionDisentangle
 from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
@@ -67,6 +72,8 @@ if TYPE_CHECKING:
 #: where the batch step puts each row's next item and reversed future
 TARGET_KEY = "target"
 FUTURE_KEY = "future"
+#: the seq2item losses: Eq. 6 with in-batch next items, or with every item of the catalogue
+SEQ2ITEM_LOSSES = ("in_batch", "full")
 
 
 def split_point_batch(batch: SeqBatch, generator: torch.Generator | None = None) -> SeqBatch:
@@ -124,6 +131,8 @@ class DSSRec(SequentialRecommender):
         num_intents: ``K`` (default 4).
         keep_ratio: :math:`\\lambda`, the share of seq2seq samples kept (default 0.5; 1 = all).
         seq2seq: add the ``s2s`` term (default True; False is the seq2item-only ablation).
+        seq2item: ``"in_batch"`` (default, Eq. 6) or ``"full"`` (every item in the
+            denominator, scored by its best intention).
         init_std: std of the normal item/position initialisation (default 0.02).
 
     Shapes:
@@ -144,10 +153,14 @@ class DSSRec(SequentialRecommender):
         keep_ratio: float = 0.5,
         seq2seq: bool = True,
         init_std: float = 0.02,
+        seq2item: str = "in_batch",
     ) -> None:
         super().__init__(num_items)
         if not 0.0 < keep_ratio <= 1.0:
             raise ValueError(f"keep_ratio must lie in (0, 1], got {keep_ratio}")
+        if seq2item not in SEQ2ITEM_LOSSES:
+            raise ValueError(f"unknown seq2item {seq2item!r}; valid: {list(SEQ2ITEM_LOSSES)}")
+        self.seq2item = seq2item
         self.hidden_size = int(hidden_size)
         self.num_intents = int(num_intents)
         self.keep_ratio = float(keep_ratio)
@@ -202,8 +215,11 @@ class DSSRec(SequentialRecommender):
             raise ValueError("DSSRec.loss_terms needs the batch of training_batch "
                              "(extras 'target' and 'future'); the trainer makes it")
         phi = self.intents(batch.input_ids)  # (B, K, D) phi(x_{1:t})
-        target_emb = self.item_embeddings()[batch.extras[TARGET_KEY]]  # (B, D) h_{t+1}
-        terms = {"rec": disentangled_seq2item(phi, target_emb)}
+        target = batch.extras[TARGET_KEY]  # (B,) x_{t+1}
+        if self.seq2item == "full":
+            terms = {"rec": max_interest_full_ce(phi, self.item_embeddings(), target)}
+        else:
+            terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (B, D)
         if self.seq2seq:
             psi = self.intents(batch.extras[FUTURE_KEY], future=True)  # (B, K, D) phi(x_{T:t+1})
             terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio)
@@ -212,7 +228,7 @@ class DSSRec(SequentialRecommender):
     def extra_repr(self) -> str:
         return (f"num_items={self.num_items}, hidden_size={self.hidden_size}, "
                 f"num_intents={self.num_intents}, "
-                f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}")
+                f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}, seq2item={self.seq2item!r}")
 
 
-__all__ = ["FUTURE_KEY", "TARGET_KEY", "DSSRec", "split_point_batch"]
+__all__ = ["FUTURE_KEY", "SEQ2ITEM_LOSSES", "TARGET_KEY", "DSSRec", "split_point_batch"]

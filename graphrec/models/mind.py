@@ -46,6 +46,8 @@ class MIND(MultiInterestRecommender):
         init_std: as :class:`~graphrec.models.comirec.MultiInterestRecommender`.
         routing_iterations: dynamic-routing iterations (default 3).
         relu_layer: ReLU fully-connected layer on the capsules (default True).
+        sparse_items: sparse lookups of the item table in training, as
+            :class:`~graphrec.models.comirec.MultiInterestRecommender` (default False).
 
     Shapes:
         ``interests``: ``(B, K, D)``.
@@ -63,9 +65,10 @@ class MIND(MultiInterestRecommender):
         init_std: float = 0.02,
         routing_iterations: int = 3,
         relu_layer: bool = True,
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std)
+                         init_std, sparse_items=sparse_items)
         self.capsules = CapsuleRouting(hidden_size, num_interests, self.max_len, "shared", routing_iterations)
         self.proj = nn.Linear(hidden_size, hidden_size) if relu_layer else None
 

@@ -22,6 +22,7 @@ import math
 
 import numpy.typing as npt
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphrec.losses import (
@@ -170,6 +171,12 @@ class InterestSampledSoftmax(nn.Module):
     TensorFlow's log-uniform sampler with ``10 x batch size`` negatives (1,280 at its
     batch of 128) and the log-Q correction.
 
+    With ``sparse=True`` the loss reads the item table only through a sparse lookup of
+    the rows it needs (:func:`candidate_rows`), so that the gradient of a leaf table is a
+    sparse tensor over the targets and negatives (for
+    :class:`~graphrec.train.lazy_adam.LazyAdam`); the value and the gradient (as a dense
+    tensor) are those of ``sparse=False``.
+
     Args:
         num_items: ``N``.
         num_negatives: shared negatives per batch (default 1280).
@@ -179,7 +186,8 @@ class InterestSampledSoftmax(nn.Module):
         log_q_correction: subtract :math:`\\log Q` from the logits (default True).
 
     Shapes:
-        ``forward(interests (B, K, D), item_emb (N + 1, D), targets (B,))`` -> scalar.
+        ``forward(interests (B, K, D), item_emb (N + 1, D), targets (B,), negatives (M,) | None,
+        sparse=False)`` -> scalar.
     """
 
     log_q: Tensor
@@ -208,15 +216,59 @@ class InterestSampledSoftmax(nn.Module):
         return sample_candidates(self.log_q, self.num_negatives, generator)
 
     def forward(self, interests: Tensor, item_emb: Tensor, targets: Tensor,
-                negatives: Tensor | None = None) -> Tensor:
+                negatives: Tensor | None = None, sparse: bool = False) -> Tensor:
         if negatives is None:
             negatives = self.sample()
         log_q = self.log_q.to(item_emb.dtype) if self.log_q_correction else None
-        return interest_sampled_softmax(interests, item_emb, targets, negatives, log_q)
+        if not sparse:
+            return interest_sampled_softmax(interests, item_emb, targets, negatives, log_q)
+        table, local_targets, local_negatives, local_q = candidate_rows(item_emb, targets, negatives, log_q)
+        return interest_sampled_softmax(interests, table, local_targets, local_negatives, local_q)
 
     def extra_repr(self) -> str:
         return (f"num_negatives={self.num_negatives}, sampler={self.sampler!r}, "
                 f"log_q_correction={self.log_q_correction}")
+
+
+def candidate_rows(item_emb: Tensor, targets: Tensor, negatives: Tensor, log_q: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    """The rows of the item table a sampled softmax reads, gathered by one sparse lookup.
+
+    With :math:`U = \\{u_1 < \\dots < u_R\\}` the distinct ids among the targets and the
+    negatives, the compact table is
+
+    .. math::
+        T = \\begin{bmatrix} 0 \\\\ E_{u_1} \\\\ \\vdots \\\\ E_{u_R} \\end{bmatrix}
+        \\in \\mathbb{R}^{(R + 1) \\times D}, \\qquad \\mathrm{local}(u_r) = r,
+
+    its row 0 a zero padding row that is never read, and ``targets`` / ``negatives`` /
+    ``log_q`` are re-indexed into it. Equal ids stay equal, so a loss over ``T`` (e.g.
+    :func:`graphrec.losses.interest_sampled_softmax`, accidental hits included) has the
+    value of the same loss over ``item_emb``, and the rows are read with
+    ``F.embedding(..., sparse=True)``: the gradient that reaches a leaf ``item_emb`` is a
+    sparse tensor over the ``R`` rows.
+
+    Args:
+        item_emb: ``(N + 1, D)`` item table (a leaf parameter for a sparse gradient).
+        targets: ``(B,)`` item ids in ``1..N``.
+        negatives: ``(M,)`` item ids in ``1..N``.
+        log_q: optional ``(N + 1,)`` :math:`\\log Q` of every id.
+
+    Returns:
+        ``(table (R + 1, D), targets (B,), negatives (M,), log_q (R + 1,) or None)``, the ids
+        local to ``table`` (in ``1..R``).
+    """
+    num_rows = item_emb.shape[0]
+    for name, ids in (("targets", targets), ("negatives", negatives)):
+        if ids.numel() and (int(ids.min()) < 1 or int(ids.max()) >= num_rows):
+            raise ValueError(f"{name} must be real item ids in 1..{num_rows - 1} (0 is padding), "
+                             f"got ids in {int(ids.min())}..{int(ids.max())}")
+    ids, inverse = torch.unique(torch.cat([targets, negatives]), return_inverse=True)  # (R,), (B + M,)
+    rows = F.embedding(ids, item_emb, sparse=True)  # (R, D), sparse gradient into item_emb
+    table = torch.cat([rows.new_zeros(1, rows.shape[1]), rows])  # (R + 1, D), row 0 = padding
+    local = inverse + 1  # (B + M,) ids in 1..R
+    local_log_q = None if log_q is None else torch.cat([log_q[:1], log_q[ids]])  # (R + 1,)
+    return table, local[: targets.numel()], local[targets.numel():], local_log_q
 
 
 __all__ = [
@@ -225,4 +277,5 @@ __all__ = [
     "InterestSampledSoftmax",
     "PositionPooling",
     "SelfAttentiveExtractor",
+    "candidate_rows",
 ]

@@ -23,7 +23,8 @@ from graphrec.train.loss_weights import normalize_loss_weights
 from graphrec.train.param_groups import check_param_groups
 from graphrec.train.schedule import SCHEDULES
 
-OPTIMIZERS = ("adam", "adamw")
+#: ``lazy_adam``: :class:`graphrec.train.lazy_adam.LazyAdam` (Adam; touched rows only for sparse gradients)
+OPTIMIZERS = ("adam", "adamw", "lazy_adam")
 #: validation metrics the evaluators produce (LOO: HR/NDCG/MRR; user split: Recall/HR/NDCG)
 _METRIC = re.compile(r"^(HR|NDCG|NDCG_comirec|Recall)@\d+$|^MRR$")
 
@@ -39,8 +40,13 @@ class TrainConfig:
         lr_schedule: ``"constant"`` (default), ``"linear"`` or ``"cosine"`` decay over
             ``epochs`` (per optimisation step; :mod:`graphrec.train.schedule`).
         warmup_epochs: linear warm-up length in epochs (fractions allowed; default 0).
-        weight_decay: L2 (Adam) or decoupled (AdamW) weight decay.
-        optimizer: ``"adam"`` or ``"adamw"``.
+        weight_decay: L2 (Adam, LazyAdam) or decoupled (AdamW) weight decay; LazyAdam adds the
+            L2 term to the rows a sparse gradient touches only (no decoupled decay there).
+        optimizer: ``"adam"``, ``"adamw"`` or ``"lazy_adam"``
+            (:class:`~graphrec.train.lazy_adam.LazyAdam`: Adam's update for dense gradients,
+            only the touched rows for sparse ones). A model with sparse gradients
+            (``sparse_gradients``, e.g. ``model.sparse_items=true`` of the multi-interest
+            models) needs ``"lazy_adam"``.
         loss_weights: weight per loss-term name, a number or a schedule over epochs
             (:mod:`graphrec.train.loss_weights`: ``{weight, schedule: warmup|step, ...}``);
             a term the model returns without a weight here gets 1.0; a name here that
@@ -57,7 +63,8 @@ class TrainConfig:
         seed: seeds parameters, shuffling and dropout; same seed -> same metrics.
         device: ``"auto"`` (default: CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
         amp: mixed precision autocast (CUDA only; ignored on CPU).
-        grad_clip: max gradient L2 norm (``0`` = no clipping).
+        grad_clip: max gradient L2 norm (``0`` = no clipping); sparse gradients are coalesced
+            and count with their summed rows (:func:`graphrec.train.lazy_adam.clip_grad_norm_`).
         max_len: input window length ``L`` of the split.
         pack_sequences: pack each training batch's sequences into fewer rows
             (:mod:`graphrec.data.packing`; same losses, less padding for encoders that

@@ -62,6 +62,7 @@ from graphrec.models.base import SequentialRecommender
 from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from graphrec.train.config import TrainConfig
+from graphrec.train.lazy_adam import LazyAdam, clip_grad_norm_
 from graphrec.train.loss_weights import weight_at
 from graphrec.train.param_groups import build_param_groups
 from graphrec.train.resume import check_resumable
@@ -164,8 +165,24 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _build_optimizer(self) -> torch.optim.Optimizer:
+        """``train.optimizer`` over the trainable parameters (or ``train.param_groups``).
+
+        A model with sparse gradients (``sparse_gradients`` True, e.g. a multi-interest
+        model with ``sparse_items``) needs :class:`~graphrec.train.lazy_adam.LazyAdam`:
+        ``torch.optim.Adam``/``AdamW`` cannot step a sparse gradient. Under AMP the
+        ``GradScaler`` unscales a sparse gradient through its values (coalescing float16
+        ones first) and finds infinities there, so AMP needs no refusal.
+        """
         cfg = self.config
-        cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        if getattr(self.model, "sparse_gradients", False) and cfg.optimizer != "lazy_adam":
+            raise ValueError(
+                f"{type(self.model).__name__} gives sparse gradients (model.sparse_items=true), which "
+                f"train.optimizer={cfg.optimizer!r} cannot step; set train.optimizer=lazy_adam "
+                "(or model.sparse_items=false)"
+            )
+        classes: dict[str, Callable[..., torch.optim.Optimizer]] = {
+            "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "lazy_adam": LazyAdam}
+        cls = classes.get(cfg.optimizer, torch.optim.Adam)
         if not cfg.param_groups:
             params = [p for p in self.model.parameters() if p.requires_grad]
             return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -356,7 +373,10 @@ class Trainer:
             self.scaler.scale(total).backward()
             if cfg.grad_clip > 0:
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                clip: Callable[..., Tensor] = (clip_grad_norm_  # also clips (coalesced) sparse grads
+                                               if getattr(self.model, "sparse_gradients", False)
+                                               else nn.utils.clip_grad_norm_)
+                clip(self.model.parameters(), cfg.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
             assert self.scheduler is not None

@@ -90,12 +90,14 @@ def test_apply_filters_empty_result_names_the_filter() -> None:
 
 def test_items_first_then_users_is_one_pass_each() -> None:
     # x has 4 rows, y 1: y goes first; then b and c (left with 1 row each) go; a keeps its 2 rows of x
-    frame = pd.DataFrame([("a", "x"), ("a", "x"), ("b", "x"), ("b", "y"), ("c", "x")], columns=["user", "item"])
+    frame = pd.DataFrame([("a", "x"), ("a", "x"), ("b", "x"), ("b", "y"), ("c", "x")],
+                         columns=["user", "item"])
     out, records = apply_filters(frame, min_item_count=2, min_length=2)
     assert _pairs(out) == [("a", "x"), ("a", "x")]
     assert [r["filter"] for r in records] == ["min_item_count", "min_sequence_length"]
     assert records[0]["after"] == {"interactions": 4, "users": 3, "items": 1}
     # one pass each: after dropping users, an item may fall below the count again (not re-checked)
-    frame2 = pd.DataFrame([("a", "x"), ("a", "y"), ("b", "x"), ("c", "y"), ("c", "y")], columns=["user", "item"])
+    frame2 = pd.DataFrame([("a", "x"), ("a", "y"), ("b", "x"), ("c", "y"), ("c", "y")],
+                          columns=["user", "item"])
     out2, _ = apply_filters(frame2, min_item_count=2, min_length=2)
     assert _pairs(out2) == [("a", "x"), ("a", "y"), ("c", "y"), ("c", "y")]  # x now has 1 row and stays

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import graphrec.eval.retrieval as retrieval
 from graphrec.eval.retrieval import (
     FaissItemIndex,
     interest_topn,
@@ -152,3 +153,34 @@ def test_faiss_index_without_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("graphrec.eval.retrieval.faiss_available", lambda: False)
     with pytest.raises(ImportError, match="faiss"):
         FaissItemIndex(torch.zeros(3, 2))
+
+
+def test_default_blocking_chunks_users_within_the_score_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default cuts items into near-equal blocks and users into chunks; the lists are unchanged."""
+    generator = torch.Generator().manual_seed(3)
+    interests = torch.randn(23, 3, 8, generator=generator)
+    items = torch.randn(101, 8, generator=generator)  # N = 100
+    lengths = torch.randint(0, 6, (23,), generator=generator)
+    indptr = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    exclude = (indptr, torch.randint(1, 101, (int(indptr[-1]),), generator=generator))
+    single = interest_topn(interests, items, 7, exclude, block_size=100)  # one block, all users
+    merged = multi_interest_topn(interests, items, 7, exclude, block_size=100)
+    sizes: list[tuple[int, int]] = []
+    einsum = torch.einsum
+
+    def spy(equation: str, *operands: torch.Tensor) -> torch.Tensor:
+        out = einsum(equation, *operands)
+        sizes.append((out.shape[0], out.shape[2]))  # (users, items) of one pass
+        return out
+
+    monkeypatch.setattr(retrieval, "MAX_ITEM_BLOCK", 40)  # -> 3 blocks of 34, 34, 32 items
+    monkeypatch.setattr(retrieval, "SCORE_BUDGET", 3 * 34 * 5)  # -> 5 users per pass
+    monkeypatch.setattr(retrieval.torch, "einsum", spy)
+    chunked = interest_topn(interests, items, 7, exclude)
+    assert torch.equal(chunked[0], single[0]) and torch.equal(chunked[1], single[1])
+    assert max(u * 3 * n for u, n in sizes) <= 3 * 34 * 5
+    assert {n for _, n in sizes} == {34, 32} and [u for u, _ in sizes[::3]] == [5, 5, 5, 5, 3]
+    got = multi_interest_topn(interests, items, 7, exclude)
+    assert torch.equal(got[0], merged[0]) and torch.equal(got[1], merged[1])
+    with pytest.raises(ValueError, match="batch size"):  # the CSR is checked before it is cut
+        interest_topn(interests, items, 7, (indptr[:-1], exclude[1]))

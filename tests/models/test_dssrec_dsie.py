@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from graphrec.data.augment import item_shuffle
 from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
-from graphrec.data.synthetic import generate_synthetic
+from graphrec.data.synthetic import generate_synthetic, generate_synthetic_with_truth
 from graphrec.data.user_split import UserSplit
 from graphrec.losses import (
     confidence_mask,
@@ -167,3 +167,89 @@ def test_dsie_trains_two_epochs(data: Any, protocol: str, options: dict[str, Any
 def test_dsie_refuses_contrast_without_global_scale() -> None:
     with pytest.raises(ValueError, match="global"):
         DSIE(10, use_global=False)
+
+
+def _intent_separation(vectors: torch.Tensor, item_emb: torch.Tensor, seen: torch.Tensor, planted: np.ndarray,
+                       item_intent: np.ndarray, votes: int = 4, n: int = 5) -> tuple[float, float]:
+    """Mean coverage and Jaccard of the planted intents found by ``votes`` votes of ``n`` unseen items.
+
+    ``vectors`` ``(R, V, D)``: ``V == votes`` vectors each vote with their own top ``n``; one vector
+    (``V == 1``) votes with the rank blocks ``1..n, n+1..2n, ...`` of its top ``votes * n`` (the same
+    list length and number of votes). A vote is the majority intent of its items; ``found`` is the set
+    of voted intents, ``planted`` ``(R, K)`` bool the user's. Coverage is
+    ``|found & planted| / |planted|``, Jaccard ``|found & planted| / |found | planted|``. ``seen``
+    ``(R, N + 1)`` bool: items (the user's history) never retrieved.
+    """
+    scores = torch.einsum("rvd,nd->rvn", vectors, item_emb).masked_fill(seen.unsqueeze(1), float("-inf"))
+    top = scores.topk(votes * n // vectors.shape[1], dim=-1).indices.reshape(len(vectors), votes, n)
+    coverage, jaccard = [], []
+    for row, user_votes in zip(planted, item_intent[top.numpy()]):
+        found = {int(np.bincount(v[v >= 0]).argmax()) for v in user_votes if (v >= 0).any()}
+        truth = set(np.flatnonzero(row).tolist())
+        coverage.append(len(found & truth) / len(truth))
+        jaccard.append(len(found & truth) / len(found | truth))
+    return float(np.mean(coverage)), float(np.mean(jaccard))
+
+
+def test_dsie_interests_separate_planted_intents_better_than_sasrec() -> None:
+    """DSIE's K = 4 local interests find more of a user's planted intents than SASRec's one vector (~20 s).
+
+    Data as the ComiRec test of ``test_multi_interest_models.py``: every user mixes 2 of 4 planted
+    intents, each intent owns 30 of the 120 items. Both models train 60 epochs under leave-one-out
+    (DSSRec's protocol, which DSIE and SASRec also run; all 400 users are evaluated, against 40 test
+    users under the user split) and read each user's test input.
+
+    The measure (:func:`_intent_separation`) is made fair to a single vector:
+
+    * equal budget: DSIE's 4 interests vote with their top 5 each; SASRec's vector votes 4 times
+      with the rank blocks of its top 20. With top 10 (40 items) one list must leave its first
+      intent after 30 items, so SASRec's fourth block covers a second intent by counting, not by
+      representation (measured: coverage of its top 30 as three blocks 0.61, of its top 40 as four
+      0.74 -- level with DSIE's 0.73 at top 10);
+    * the user's history is never retrieved: a pooled vector of the history's item vectors
+      retrieves those very items, so the *untrained* DSIE already covers 0.71 with history; without
+      it the untrained DSIE is at chance (coverage 0.51, Jaccard 0.33);
+    * Jaccard beside coverage: vectors that point at all 4 intents whoever the user is cover
+      everything but score Jaccard 0.5, as does a perfect single vector (e.g. DSSRec without its
+      seq2seq term after 30 epochs: coverage 0.99 with history and top 10, Jaccard 0.51).
+
+    DSSRec is not asserted: trained the same way (60 epochs, ``hidden_size=16``), its 4 intentions
+    cover 0.665 / Jaccard 0.542 (seeds 1, 2: 0.659 / 0.511, 0.724 / 0.527) against SASRec's
+    0.556 / 0.519: its extra coverage comes with more extra non-planted intents than planted ones
+    (1.8 intents voted per user, 73% of them planted, against SASRec's 1.3 and 89%; DSIE 1.8 and
+    81%), so it does not separate the planted intents better than SASRec. DSIE's margins over
+    seeds 0, 1, 2: coverage +0.18, +0.17, +0.18; Jaccard +0.11, +0.06, +0.13.
+    """
+    data, truth = generate_synthetic_with_truth(num_users=400, num_items=120, num_categories=12,
+                                                num_intents=4, categories_per_intent=3,
+                                                intents_per_user=(2, 2), mean_length=20, noise=0.05, seed=0)
+    split = LeaveOneOutSplit.build(data, max_len=20)
+    ctx = ModelContext.from_split(split)
+    batch = split.eval_batch("test", np.arange(split.num_eval_rows), with_history=True)
+    assert batch.history_indptr is not None and batch.history_items is not None
+    seen = torch.zeros(batch.batch_size, split.num_items + 1, dtype=torch.bool)
+    seen[torch.repeat_interleave(torch.arange(batch.batch_size), batch.history_indptr.diff()),
+         batch.history_items] = True
+    seen[:, 0] = True  # padding
+    planted = truth.user_intents[split.eval_users]
+    measured: dict[str, tuple[float, float, float]] = {}
+    for name, options, weights in (("sasrec", {}, {}),
+                                   ("dsie", {"num_negatives": 64}, {"cl": 0.1, "orth": 0.1})):
+        torch.manual_seed(0)
+        model = resolve(name).from_context(ctx, hidden_size=16, **options)
+        cfg = TrainConfig(epochs=60, batch_size=64, lr=5e-3, progress=False, seed=0, eval_every=100,
+                          loss_weights=weights)
+        result = Trainer(model, split, cfg).fit()
+        model.eval()
+        with torch.no_grad():
+            if isinstance(model, DSIE):  # the K local interests, not the aggregate readout
+                vectors = model.forward_parts(batch.input_ids)[1]
+            else:
+                vectors = model.interests(batch)
+            coverage, jaccard = _intent_separation(vectors, model.item_embeddings(), seen, planted,
+                                                   truth.item_intent)
+        measured[name] = (coverage, jaccard, result["test"]["HR@10"])
+    print({k: tuple(round(x, 3) for x in v) for k, v in measured.items()})  # (coverage, Jaccard, HR@10)
+    (cov_dsie, jac_dsie, _), (cov_sas, jac_sas, _) = measured["dsie"], measured["sasrec"]
+    assert cov_dsie > cov_sas + 0.1  # measured 0.733 against 0.556
+    assert jac_dsie > jac_sas + 0.05  # measured 0.629 against 0.519

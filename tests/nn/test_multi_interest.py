@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from graphrec.losses import candidate_log_probs, sampled_softmax_ce
 from graphrec.nn.multi_interest import (
@@ -11,6 +12,7 @@ from graphrec.nn.multi_interest import (
     InterestSampledSoftmax,
     PositionPooling,
     SelfAttentiveExtractor,
+    candidate_rows,
 )
 
 
@@ -79,3 +81,28 @@ def test_objective_scores_with_the_closest_interest() -> None:
     assert drawn.shape == (6,) and int(drawn.min()) >= 1 and int(drawn.max()) <= 10
     with pytest.raises(ValueError, match="sampler"):
         InterestSampledSoftmax(10, sampler="zipf")
+
+
+def test_sparse_lookup_gives_the_dense_loss_and_gradient() -> None:
+    torch.manual_seed(2)
+    objective = InterestSampledSoftmax(12, num_negatives=9)  # log-uniform: log Q differs per item
+    interests = torch.randn(4, 3, 5)
+    targets = torch.tensor([3, 3, 7, 12])
+    negatives = torch.tensor([1, 3, 3, 5, 7, 9, 11, 12, 2])  # repeats and accidental hits
+    table = torch.randn(13, 5)
+    out = {}
+    for sparse in (False, True):
+        weight = nn.Parameter(table.clone())
+        loss = objective(interests, weight, targets, negatives, sparse=sparse)
+        loss.backward()
+        assert weight.grad is not None and weight.grad.is_sparse == sparse
+        out[sparse] = (loss.detach(), weight.grad.to_dense() if sparse else weight.grad)
+    assert torch.equal(out[True][0], out[False][0])
+    torch.testing.assert_close(out[True][1], out[False][1], rtol=0, atol=1e-7)
+    rows, local_t, local_n, local_q = candidate_rows(table, targets, negatives, objective.log_q)
+    ids = torch.unique(torch.cat([targets, negatives]))
+    assert rows.shape == (len(ids) + 1, 5) and torch.equal(rows[0], torch.zeros(5))
+    assert torch.equal(rows[local_t], table[targets]) and torch.equal(rows[local_n], table[negatives])
+    assert local_q is not None and torch.equal(local_q[local_n], objective.log_q[negatives])
+    with pytest.raises(ValueError, match="real item ids"):
+        candidate_rows(table, torch.tensor([0, 1]), negatives)

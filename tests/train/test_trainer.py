@@ -150,7 +150,8 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("schedule", [{}, {"lr_schedule": "cosine", "warmup_epochs": 0.5}])
+@pytest.mark.parametrize("schedule", [{}, {"lr_schedule": "cosine", "warmup_epochs": 0.5},
+                                      {"optimizer": "lazy_adam"}])
 def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Path,
                                           schedule: dict[str, Any]) -> None:
     straight = _fit(split, dropout=0.3, epochs=4, patience=3, **schedule)

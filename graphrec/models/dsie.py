@@ -85,7 +85,7 @@ class DSIE(MultiInterestRecommender):
 
     Args:
         num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std: as :class:`~graphrec.models.comirec.MultiInterestRecommender` (``K`` default 4).
+        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender` (``K`` default 4).
         use_global: build the global scale (default True).
         contrastive: add the shuffle contrastive term ``cl`` (default True; needs ``use_global``).
         temperature: :math:`\\tau` of the aggregation (default 0.1).
@@ -131,9 +131,10 @@ class DSIE(MultiInterestRecommender):
         dropout: float = 0.1,
         orthogonality: bool = True,
         readout: str = "aggregate",
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std)
+                         init_std, sparse_items)
         if temperature <= 0 or cl_temperature <= 0:
             raise ValueError(f"temperatures must be > 0, got {temperature}, {cl_temperature}")
         if readout not in READOUTS:

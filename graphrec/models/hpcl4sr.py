@@ -176,7 +176,7 @@ class HPCL4SR(MultiInterestRecommender):
 
     Args:
         num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std: as :class:`~graphrec.models.comirec.MultiInterestRecommender`
+        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender`
             (``hidden_size`` = ``d`` = 64, ``num_interests`` = ``K`` = 4).
         variant: a Table 3 row (default ``"full"``; see :data:`VARIANTS`).
         routing_iterations: capsule routing iterations (default 3).
@@ -235,9 +235,10 @@ class HPCL4SR(MultiInterestRecommender):
         category_edge_index: npt.ArrayLike | None = None,
         category_edge_weight: npt.ArrayLike | None = None,
         num_categories: int | None = None,
+        sparse_items: bool = False,
     ) -> None:
         super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std)
+                         init_std, sparse_items)
         if variant not in VARIANTS:
             raise ValueError(f"unknown HPCL4SR variant {variant!r}; valid: {sorted(VARIANTS)}")
         if capsule_bilinear not in BILINEAR_TYPES:

@@ -280,12 +280,12 @@ def _loss_and_item_gradient(model: MultiInterestRecommender, batch: Any) -> tupl
 
 
 @pytest.mark.parametrize("name,via", [(n, "option") for n in sorted(BASELINES)]
-                         + [("hpcl4sr", "attribute"), ("dsie", "attribute")])
+                         + [("hpcl4sr", "option"), ("dsie", "option"), ("dsie", "attribute")])
 def test_sparse_items_gives_the_dense_loss_and_gradient(split: UserSplit, name: str, via: str) -> None:
     """``sparse_items``: the item table's whole gradient is sparse and equals the dense one.
 
-    MIND and ComiRec take the constructor option; HPCL4SR and DSIE read the table only
-    through the base class's lookups, so switching the attribute makes them sparse too.
+    Every multi-interest model takes the constructor option; they read the table only
+    through the base class's lookups, so switching the attribute later works too.
     """
     dense = _model(name, split)
     batch = dense.training_batch(split.train_batch(np.arange(24)), torch.Generator().manual_seed(0))

@@ -3,7 +3,8 @@
 # SASRec under the user split (ComiRec / HPCL4SR protocol, selection on validation Recall@20,
 # Recall/NDCG/HR @20/@50), on Ta-Feng (prepared as below) and Amazon Beauty, then seeds, the
 # Table 3 ablations and Sports. One run at a time; a record that exists is skipped and an
-# interrupted run resumes from its checkpoint when this script is started again.
+# interrupted run resumes from its checkpoint when this script is started again; ONLY=REGEX runs a
+# subset (benchmarks/lib.sh).
 #
 # Recipe (the same for every multi-interest model): ComiRec's one-target-per-row sampled softmax,
 # K = 4, d = 64, max length 30, batch 128, Adam lr 5e-3 (the papers' 1e-3 needs about 3x the
@@ -24,12 +25,10 @@ USER=(--protocol user train.metric=Recall@20 "protocol_options={ns: [20, 50]}" m
 MI="train.epochs=100 train.patience=10 train.lr=0.005 train.batch_size=128"
 SINGLE="train.epochs=60 train.patience=8 train.lr=0.004 train.batch_size=256"
 
+source benchmarks/lib.sh
 run() {  # name label data config overrides...
   local name=$1 label=$2 data=$3 config=$4; shift 4
-  if [ -f "benchmarks/results/$name.json" ]; then echo "skip $name (record exists)"; return; fi
-  echo "== $name"
-  python benchmarks/run_accuracy.py --name "$name" --label "$label" --data "$data" \
-    --config "examples/configs/${config}.yaml" "${USER[@]}" "$@"
+  record "$name" "$label" "$data" "examples/configs/${config}.yaml" "${USER[@]}" "$@"
 }
 
 if [ ! -f "$T/meta.json" ]; then

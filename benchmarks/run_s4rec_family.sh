@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # S4Rec and the models it compares with on Beauty and Sports (leave-one-out, history masked), one run
 # at a time, in order of importance. A record that exists is skipped; an interrupted run resumes from
-# its checkpoint when this script is started again. About 5-6 hours on 2 CPU cores in all.
+# its checkpoint when this script is started again; ONLY=REGEX runs a subset (benchmarks/lib.sh).
+# About 5-6 hours on 2 CPU cores in all.
 # Every run uses the recipe that trains SASRec fast here: full softmax CE, Adam lr 4e-3, batch 256,
 # selection on validation NDCG@10, at most 60 epochs with patience 8; the auxiliary terms keep
 # their papers' weights (examples/configs/<model>_beauty.yaml).
@@ -10,12 +11,10 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 COMMON="mask_history_eval=true train.epochs=60 train.patience=8 train.lr=0.004 train.batch_size=256 train.metric=NDCG@10"
 
+source benchmarks/lib.sh
 run() {  # name label data config overrides...
   local name=$1 label=$2 data=$3 config=$4; shift 4
-  if [ -f "benchmarks/results/$name.json" ]; then echo "skip $name (record exists)"; return; fi
-  echo "== $name"
-  python benchmarks/run_accuracy.py --name "$name" --label "$label" --data "$data" \
-    --config "examples/configs/${config}_beauty.yaml" $COMMON "$@"
+  record "$name" "$label" "$data" "examples/configs/${config}_beauty.yaml" $COMMON "$@"
 }
 
 B=$DATA/amazon-beauty

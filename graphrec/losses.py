@@ -832,6 +832,10 @@ def interest_orthogonality(interests: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- DSSRec (Ma et al., KDD 2020)
 
 
+#: items per block of :func:`max_interest_full_ce`'s ``(P, K, n)`` scores
+MAX_INTEREST_BLOCK = 1024
+
+
 def disentangled_seq2item(intents: Tensor, target_emb: Tensor, scale: float | None = None) -> Tensor:
     """DSSRec's seq2item loss (Eq. 6): the best of ``K`` intentions against every in-batch (item, intention).
 
@@ -861,6 +865,66 @@ def disentangled_seq2item(intents: Tensor, target_emb: Tensor, scale: float | No
     return (logits.flatten(1).logsumexp(dim=1) - positive).mean()
 
 
+class _MaxInterestCE(torch.autograd.Function):
+    """Mean softmax cross-entropy of ``max_k interests[:, k] @ table.T`` with a hand-written backward.
+
+    Same value and gradients as ``F.cross_entropy(einsum("pkd,nd->pkn").amax(1), targets)``,
+    except at an exact tie of the ``K`` scores of an item, whose gradient every tied interest
+    receives in full (``amax`` shares it). The ``(P, K, N)`` scores are computed in blocks of
+    :data:`MAX_INTEREST_BLOCK` items and never kept: the forward keeps the ``(P, N)`` best
+    scores, their unnormalised probabilities and a ``(P, K, N)`` bool of which interest scored
+    each item; the backward routes ``softmax - onehot`` through that mask block by block. Not
+    twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, interests: Tensor, table: Tensor, targets: Tensor) -> Tensor:
+        rows, k, d = interests.shape
+        num = table.shape[0]
+        flat = interests.reshape(rows * k, d)  # (P K, D)
+        best = interests.new_empty(rows, num)  # (P, N) s_i
+        argbest = torch.empty(rows, k, num, dtype=torch.bool, device=interests.device)  # (P, K, N)
+        for lo in range(0, num, MAX_INTEREST_BLOCK):
+            hi = min(lo + MAX_INTEREST_BLOCK, num)
+            scores = (flat @ table[lo:hi].T).view(rows, k, hi - lo)  # (P, K, n) one block of items
+            torch.amax(scores, dim=1, out=best[:, lo:hi])
+            if k > 1:
+                torch.eq(scores, best[:, lo:hi].unsqueeze(1), out=argbest[:, :, lo:hi])
+        index = torch.arange(rows, device=targets.device)
+        picked = best[index, targets]  # (P,) score of the target
+        shift = best.amax(dim=1, keepdim=True)  # (P, 1)
+        probs = best.sub_(shift).exp_()  # (P, N) unnormalised, in place
+        total = probs.sum(dim=1)  # (P,)
+        loss = (total.log() + shift.squeeze(1) - picked).mean()
+        ctx.save_for_backward(interests, table, targets, probs, total, argbest)
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        interests, table, targets, probs, total, argbest = ctx.saved_tensors
+        rows, k, d = interests.shape
+        num = table.shape[0]
+        flat = interests.reshape(rows * k, d)  # (P K, D)
+        # d loss / d s_i = (softmax - onehot) / P (a new buffer: backward may run twice)
+        g = probs * ((grad / rows) / total.unsqueeze(1))  # (P, N)
+        g[torch.arange(rows, device=targets.device), targets] -= grad / rows
+        if k == 1:
+            grad_i = (g @ table).view_as(interests) if ctx.needs_input_grad[0] else None
+            grad_t = g.T @ flat if ctx.needs_input_grad[1] else None
+            return grad_i, grad_t, None
+        grad_flat = torch.zeros_like(flat) if ctx.needs_input_grad[0] else None  # (P K, D)
+        grad_t = torch.empty_like(table) if ctx.needs_input_grad[1] else None  # (N, D)
+        for lo in range(0, num, MAX_INTEREST_BLOCK):
+            hi = min(lo + MAX_INTEREST_BLOCK, num)
+            routed = (argbest[:, :, lo:hi] * g[:, lo:hi].unsqueeze(1)).view(rows * k, hi - lo)  # (P K, n)
+            if grad_flat is not None:
+                grad_flat.addmm_(routed, table[lo:hi])
+            if grad_t is not None:
+                torch.mm(routed.T, flat, out=grad_t[lo:hi])
+        grad_i = None if grad_flat is None else grad_flat.view_as(interests)
+        return grad_i, grad_t, None
+
+
 def max_interest_full_ce(interests: Tensor, item_table: Tensor, targets: Tensor) -> Tensor:
     """Cross-entropy over the whole catalogue with the best interest's score per item.
 
@@ -871,7 +935,9 @@ def max_interest_full_ce(interests: Tensor, item_table: Tensor, targets: Tensor)
     The score is the one the evaluation ranks by (:meth:`interests` + max over ``K``), so
     training and ranking agree; the softmax runs over every real item (column 0, the
     padding item, is left out), as SASRec's full cross-entropy does. With ``K = 1`` this
-    is exactly that loss.
+    is exactly that loss. The backward is hand-written (:class:`_MaxInterestCE`): the
+    ``(P, K, N)`` scores are made in blocks of items and not kept, and the gradient of each
+    item goes to the interest that scored it (to every one of them on an exact tie).
 
     Args:
         interests: ``(B, K, D)`` the rows' interest vectors.
@@ -879,13 +945,17 @@ def max_interest_full_ce(interests: Tensor, item_table: Tensor, targets: Tensor)
         targets: ``(B,)`` target item ids in ``1..N``.
 
     Returns:
-        Scalar mean over rows.
+        Scalar mean over rows (first-order differentiable).
     """
     if interests.dim() != 3 or item_table.dim() != 2 or interests.shape[-1] != item_table.shape[-1]:
         raise ValueError(f"interests must be (B, K, D) and item_table (N + 1, D), got "
                          f"{tuple(interests.shape)} and {tuple(item_table.shape)}")
-    scores = torch.einsum("bkd,nd->bkn", interests, item_table[1:]).amax(dim=1)  # (B, N) s_i
-    return F.cross_entropy(scores, targets - 1)
+    if targets.shape != (interests.shape[0],):
+        raise ValueError(f"targets must be ({interests.shape[0]},), got {tuple(targets.shape)}")
+    _check_targets(targets, item_table.shape[0])
+    if targets.numel() == 0:
+        raise ValueError("max_interest_full_ce needs at least one target")
+    return _MaxInterestCE.apply(interests.contiguous(), item_table[1:], targets - 1)  # column i-1 is item i
 
 
 def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None = None) -> Tensor:
@@ -911,7 +981,7 @@ def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None =
                          f"and {tuple(future.shape)}")
     bsz, k, d = intents.shape
     s = 1.0 / math.sqrt(d) if scale is None else float(scale)
-    logits = intents.reshape(bsz * k, d) @ future.reshape(bsz * k, d).T * s  # (B K, B' K') row (u, k)
+    logits = (intents.reshape(bsz * k, d) * s) @ future.reshape(bsz * k, d).T  # (B K, B' K') row (u, k)
     labels = torch.arange(bsz * k, device=intents.device)  # (u, k) pairs with (u, k)
     return F.cross_entropy(logits, labels, reduction="none").view(bsz, k)  # (B, K)
 

@@ -85,7 +85,8 @@ class DSIE(MultiInterestRecommender):
 
     Args:
         num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender` (``K`` default 4).
+        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender`
+            (``K`` default 4).
         use_global: build the global scale (default True).
         contrastive: add the shuffle contrastive term ``cl`` (default True; needs ``use_global``).
         temperature: :math:`\\tau` of the aggregation (default 0.1).

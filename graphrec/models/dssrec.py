@@ -9,33 +9,70 @@ gives the states :math:`z_1 \\dots z_t` of a sequence; the intention-disentangle
 :math:`\\phi^{(k)}(x_{1:t})`, with one bias set :math:`\\beta` for input sequences and one for
 reversed future sequences. The item table embeds the inputs and scores the outputs.
 
-**Training samples** (§4.2). The batch step (:meth:`DSSRec.training_batch`) draws, for
-every training row, one split point ``t`` uniformly over its real positions with the
-seeded generator (:func:`split_point_batch`) and returns, row-aligned, the prefix
-:math:`x_{1:t}` (``input_ids``), the next item :math:`x_{t+1}` (``extras["target"]``) and the
-reversed future :math:`x_{T:t+1}` (``extras["future"]``, left-padded so that
-:math:`x_{t+1}`, the item nearest the split, is the newest column). The future is the
-rest of the training row inside the loader's window (at most ``L`` items).
+**Training samples** (§4.2): pairs of a prefix :math:`x_{1:t}` of a user's sequence, its
+next item :math:`x_{t+1}` and its reversed future :math:`x_{T:t+1} = (x_T, \\dots, x_{t+1})`,
+for split points ``t`` of the training rows. ``split_points`` chooses which:
 
-**Losses.**
+* ``"all"`` (default) -- every split point of every training row, in one pass, as SASRec
+  trains every position of a row at once. The encoder is causal, so one pass over the
+  row's inputs :math:`x_1 \\dots x_{T-1}` gives the states of every prefix, and the
+  disentanglement layer pools every prefix from them
+  (:meth:`~graphrec.nn.disentangle.IntentionDisentangle.forward_prefixes`):
+  :math:`\\phi^{(k)}(x_{1:t})` at column ``t``. The row's targets
+  (``target_ids[:, t] =`` :math:`x_{t+1}`), reversed with their left padding kept
+  (:func:`reversed_futures`), go through the same encoder and the pooling with the future
+  bias set: the prefix of the reversed row that ends at :math:`x_{t+1}` is the future
+  :math:`x_{T:t+1}`, and its state is mapped back to column ``t``
+  (:meth:`DSSRec.split_intents`; both passes are one encoder call). A row of ``T`` items
+  gives ``T - 1`` samples; a batch gives ``P`` (every column with a real input and target).
+  The batch step is the identity.
+* ``"one"`` -- the batch step (:meth:`DSSRec.training_batch`) draws, for every training
+  row, one split point ``t`` uniformly over its real positions with the seeded generator
+  (:func:`split_point_batch`) and returns, row-aligned, the prefix (``input_ids``), the
+  next item (``extras["target"]``) and the reversed future (``extras["future"]``,
+  left-padded so that :math:`x_{t+1}`, the item nearest the split, is the newest column),
+  each encoded as a sequence of its own. ``P = B``.
 
-* ``rec`` — seq2item, Eq. 6 (:func:`~graphrec.losses.disentangled_seq2item`): the best
-  intention scores the next item against the next items of the whole batch under every
-  intention of the row, scale :math:`1/\\sqrt D` (``seq2item="in_batch"``, the paper's).
+Either way the future is the rest of the training row inside the loader's window (at most
+``L`` items). The two differ in positions only: under ``"all"`` a prefix keeps the
+positions it has in the row's window (:math:`x_t` is not moved to the newest position row)
+and a future those it has in the reversed row, where ``"one"`` aligns each sequence's
+newest item to the last position row. At evaluation ``t`` is the last position, where the
+two readings coincide (:meth:`DSSRec.interests` is the last column of the all-prefix pass).
+``"all"`` trains on ``T - 1`` samples per row and epoch where ``"one"`` trains on one (on
+Amazon Beauty, about 6 times as many per batch).
+
+**Losses**, over the ``P`` samples of the batch:
+
+* ``rec`` -- seq2item, Eq. 6 (:func:`~graphrec.losses.disentangled_seq2item`): the best
+  intention scores the next item against the next items of all ``P`` samples of the batch
+  (with ``"all"``, several per row, the row's own later items among them) under every
+  intention of the sample, scale :math:`1/\\sqrt D` (``seq2item="in_batch"``, the paper's).
   ``seq2item="full"`` (:func:`~graphrec.losses.max_interest_full_ce`) puts every item of
-  the catalogue in the denominator, each scored by its best intention — the score the
+  the catalogue in the denominator, each scored by its best intention -- the score the
   evaluation ranks by. It is the full cross-entropy recipe that trains SASRec fast here,
-  applied to Eq. 6: 127 in-batch next items are a weak, popularity-biased set of
+  applied to Eq. 6: the next items of a batch are a weak, popularity-biased set of
   negatives for a ranking over all items;
-* ``s2s`` — latent seq2seq, Eq. 3 (:func:`~graphrec.losses.latent_seq2seq_loss`):
+* ``s2s`` -- latent seq2seq, Eq. 3 (:func:`~graphrec.losses.latent_seq2seq_loss`):
   :math:`\\phi^{(k)}(x_{1:t})` against :math:`\\phi^{(k)}(x_{T:t+1})`, every other (sample,
-  intention) of the batch a negative, kept only for the :math:`\\lambda`-fraction
-  (``keep_ratio``) of ``(u, t, k)`` with the smallest current loss (no gradient through
-  the selection), averaged over the kept samples.
+  intention) of the batch a negative (with ``"all"``: the row's other split points too),
+  kept only for the :math:`\\lambda`-fraction (``keep_ratio``) of the ``P K`` samples
+  ``(u, t, k)`` with the smallest current loss (no gradient through the selection),
+  averaged over the kept samples. Its cost grows as :math:`(P K)^2`.
+
+Both are means over the ``P`` samples (the loss unit ``"samples"``, counted by
+:meth:`DSSRec.loss_counts`: the split points of the batch, its rows for ``"one"``), so
+that under DDP a rank's terms are scaled by its share of the global batch's samples; the
+full-catalogue ``rec`` is then exactly the single-process mean, while the in-batch
+denominators and the selection come from each rank's slice of the global batch (and the
+selection keeps :math:`\\lceil \\lambda P_r K \\rceil`, proportional to the rank's
+samples up to the rounding).
 
 The paper minimises :math:`\\mathcal{L}_{s2i} + \\mathcal{L}_{s2s}`; the weights are
-``train.loss_weights`` (``rec``, ``s2s``; 1 by default). Under DDP the in-batch negatives
-and the selection come from each rank's slice of the global batch.
+``train.loss_weights`` (``rec``, ``s2s``; 1 by default). With every split point and the
+full-catalogue ``rec``, ``s2s`` at weight 1 holds ``rec`` back on Amazon Beauty (validation
+NDCG@10 after 3 epochs .0125, against .0467 at weight 0.1); the Beauty recipe
+(``examples/configs/dssrec_beauty.yaml``) weighs it 0.1.
 
 **Ablations**: ``seq2seq=False`` (seq2item only, the paper's "w/o seq2seq"),
 ``keep_ratio=1`` (no selection), ``num_intents=1`` (no disentanglement).
@@ -44,10 +81,12 @@ and the selection come from each rank's slice of the global batch.
 scorer ranks items by :math:`\\max_k \\langle \\phi^{(k)}, e_i \\rangle` (the numerator of Eq. 6),
 under leave-one-out full ranking.
 
-**Readings** where the text leaves details open: the split point is drawn per training
-row (every row once per epoch) rather than by sampling ``(u, t)`` pairs with replacement;
-the future window is the rest of the row in the loader's window (no separate cap);
-:math:`\\lambda` keeps :math:`\\lceil \\lambda B K \\rceil` samples; defaults ``K = 4``,
+**Readings** where the text leaves details open: the ``(u, t)`` pairs are every split
+point of every row (``"all"``) or one drawn per training row and epoch (``"one"``) rather
+than pairs sampled with replacement; a prefix and a future keep the positions of the
+row's window (``"all"``; the paper encodes each as a sequence, which ``"one"`` does); the
+future window is the rest of the row in the loader's window (no separate cap);
+:math:`\\lambda` keeps :math:`\\lceil \\lambda P K \\rceil` samples; defaults ``K = 4``,
 :math:`\\lambda = 0.5`, two blocks, dropout 0.3 are picks from the paper's search ranges.
 """
 
@@ -74,6 +113,10 @@ TARGET_KEY = "target"
 FUTURE_KEY = "future"
 #: the seq2item losses: Eq. 6 with in-batch next items, or with every item of the catalogue
 SEQ2ITEM_LOSSES = ("in_batch", "full")
+#: the training samples of a row: every split point in one pass, or one drawn split point
+SPLIT_POINTS = ("all", "one")
+#: the loss unit of both terms: (row, split point) samples (:meth:`DSSRec.loss_counts`)
+SAMPLES_UNIT = "samples"
 
 
 def split_point_batch(batch: SeqBatch, generator: torch.Generator | None = None) -> SeqBatch:
@@ -118,6 +161,47 @@ def split_point_batch(batch: SeqBatch, generator: torch.Generator | None = None)
     return SeqBatch(input_ids=prefix, user_ids=user_ids, extras={TARGET_KEY: target, FUTURE_KEY: future})
 
 
+def reversed_futures(input_ids: Tensor, target_ids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Every split point of every row, and the row's reversed targets that hold every future.
+
+    A column ``c`` of a training row is a split point when both its input :math:`x_t` and
+    its target :math:`x_{t+1}` are real; the future of that split is
+    :math:`(x_T, \\dots, x_{t+1})`, the row's targets from column ``c`` on, reversed. The
+    real targets of the split points of a row (``n`` of them, columns ``W - n .. W - 1``)
+    are reversed in place, left padding kept:
+    ``reversed[:, j] = targets[:, 2 W - 1 - n - j]`` for ``j >= W - n``. Its prefix ending at
+    column ``mirror[:, c] = 2 W - 1 - n - c`` is :math:`(x_T, \\dots, x_{t+1})`, the future
+    of split ``c`` (the map is its own inverse), so a causal encoder over ``reversed`` gives
+    every future's state in one pass.
+
+    Args:
+        input_ids: ``(B, W)`` left-padded inputs :math:`x_1 \\dots x_{T-1}`.
+        target_ids: ``(B, W)`` their next items (``target_ids[:, c]`` follows ``input_ids[:, c]``).
+
+    Returns:
+        ``split`` ``(B, W)`` bool (the split points; a left-padded suffix of every row),
+        ``reversed`` ``(B, W)`` ids and ``mirror`` ``(B, W)`` long (the column of the reversed
+        row whose prefix is the future of split ``c``; meaningful where ``split``).
+
+    Raises:
+        ValueError: when a row's split points are not the suffix of its window (the batch is
+            not left-padded with aligned inputs and targets).
+    """
+    if input_ids.shape != target_ids.shape or input_ids.dim() != 2:
+        raise ValueError(f"input_ids and target_ids must both be (B, W), got {tuple(input_ids.shape)} "
+                         f"and {tuple(target_ids.shape)}")
+    width = input_ids.shape[1]
+    split = (input_ids > 0) & (target_ids > 0)  # (B, W)
+    count = split.sum(dim=1, keepdim=True)  # (B, 1) n
+    columns = torch.arange(width, device=input_ids.device).unsqueeze(0)  # (1, W)
+    suffix = columns >= width - count  # (B, W)
+    if not torch.equal(split, suffix):
+        raise ValueError("every row's (input, target) positions must be the left-padded suffix of its window")
+    mirror = (2 * width - 1 - count) - columns  # (B, W) in [W - n, W - 1] where suffix
+    reversed_ids = target_ids.gather(1, mirror.clamp(0, width - 1)) * suffix  # (B, W)
+    return split, reversed_ids, mirror
+
+
 class DSSRec(SequentialRecommender):
     """SASRec states -> ``K`` disentangled intentions; seq2item + confident latent seq2seq (module docstring).
 
@@ -134,12 +218,16 @@ class DSSRec(SequentialRecommender):
         seq2item: ``"in_batch"`` (default, Eq. 6) or ``"full"`` (every item in the
             denominator, scored by its best intention).
         init_std: std of the normal item/position initialisation (default 0.02).
+        split_points: ``"all"`` (default: every split point of every training row, one
+            causal pass over the row and one over its reversed targets) or ``"one"`` (one
+            uniform split point per row, prefix and future encoded as sequences of their own).
 
     Shapes:
-        ``interests``: ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``.
+        ``interests``: ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``; ``split_intents``:
+        ``(P, K, D)``, ``(P, K, D)``, ``(P,)``, ``(P,)`` for the ``P`` split points of a batch.
     """
 
-    loss_units: ClassVar[Mapping[str, str]] = {"rec": "rows", "s2s": "rows"}
+    loss_units: ClassVar[Mapping[str, str]] = {"rec": SAMPLES_UNIT, "s2s": SAMPLES_UNIT}
 
     def __init__(
         self,
@@ -154,13 +242,17 @@ class DSSRec(SequentialRecommender):
         seq2seq: bool = True,
         init_std: float = 0.02,
         seq2item: str = "in_batch",
+        split_points: str = "all",
     ) -> None:
         super().__init__(num_items)
         if not 0.0 < keep_ratio <= 1.0:
             raise ValueError(f"keep_ratio must lie in (0, 1], got {keep_ratio}")
         if seq2item not in SEQ2ITEM_LOSSES:
             raise ValueError(f"unknown seq2item {seq2item!r}; valid: {list(SEQ2ITEM_LOSSES)}")
+        if split_points not in SPLIT_POINTS:
+            raise ValueError(f"unknown split_points {split_points!r}; valid: {list(SPLIT_POINTS)}")
         self.seq2item = seq2item
+        self.split_points = split_points
         self.hidden_size = int(hidden_size)
         self.num_intents = int(num_intents)
         self.keep_ratio = float(keep_ratio)
@@ -199,6 +291,38 @@ class DSSRec(SequentialRecommender):
         z, valid = self.states(input_ids)  # (B, W', D)
         return self.disentangle(z, valid, bias_set=1 if future else 0)  # (B, K, D)
 
+    def split_intents(self, input_ids: Tensor, target_ids: Tensor,
+                      future: bool = True) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+        """Every split point of a training batch: :math:`\\phi`, :math:`\\psi` and the next items.
+
+        One causal pass over the inputs gives :math:`\\phi^{(k)}(x_{1:t})` at every column
+        (:meth:`~graphrec.nn.disentangle.IntentionDisentangle.forward_prefixes`, bias set 0);
+        one pass over the reversed targets (:func:`reversed_futures`, bias set 1) gives
+        :math:`\\psi^{(k)} = \\phi^{(k)}(x_{T:t+1})` at the mirrored column. Both passes run as
+        one encoder call over ``2B`` rows.
+
+        Args:
+            input_ids, target_ids: ``(B, L)`` the training rows (left-padded, aligned).
+            future: also encode the reversed futures (False: ``psi`` is ``None``).
+
+        Returns:
+            ``phi`` ``(P, K, D)``, ``psi`` ``(P, K, D)`` or ``None``, ``targets`` ``(P,)``
+            :math:`x_{t+1}` and ``rows`` ``(P,)`` (the row of each split point), for the ``P``
+            split points in row-major order.
+        """
+        input_ids, target_ids = trim_left_padding(input_ids, target_ids)  # (B, W)
+        split, reversed_ids, mirror = reversed_futures(input_ids, target_ids)  # (B, W) each
+        rows = input_ids.shape[0]
+        ids = torch.cat([input_ids, reversed_ids]) if future else input_ids  # (2B or B, W)
+        z, valid = self.states(ids)  # (2B or B, W, D)
+        row, col = split.nonzero(as_tuple=True)  # (P,) each, row-major
+        phi = self.disentangle.forward_prefixes(z[:rows], valid[:rows])[row, col]  # (P, K, D)
+        psi = None
+        if future:
+            psi_all = self.disentangle.forward_prefixes(z[rows:], valid[rows:], bias_set=1)  # (B, W, K, D)
+            psi = psi_all[row, mirror[row, col]]  # (P, K, D)
+        return phi, psi, target_ids[row, col], row
+
     def interests(self, batch: SeqBatch) -> Tensor:
         return self.intents(batch.input_ids)  # (B, K, D)
 
@@ -207,28 +331,51 @@ class DSSRec(SequentialRecommender):
 
     # ------------------------------------------------------------------ training
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
-        """Prefix, next item, reversed future of a uniform split per row (:func:`split_point_batch`)."""
-        return split_point_batch(batch, generator)
+        """``"all"``: the loader's batch as it is; ``"one"``: prefix, next item and reversed
+        future of a uniform split per row (:func:`split_point_batch`)."""
+        if self.split_points == "one":
+            return split_point_batch(batch, generator)
+        return batch
+
+    def loss_counts(self, batch: SeqBatch) -> dict[str, float]:
+        """Adds ``samples``: the split points of the batch (``"all"``; rows for ``"one"``)."""
+        counts = super().loss_counts(batch)
+        if batch.target_ids is None:  # the batch of split_point_batch: one sample per row
+            counts[SAMPLES_UNIT] = counts["rows"]
+        else:
+            counts[SAMPLES_UNIT] = float(((batch.input_ids > 0) & (batch.target_ids > 0)).sum())
+        return counts
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
-        if TARGET_KEY not in batch.extras or (self.seq2seq and FUTURE_KEY not in batch.extras):
-            raise ValueError("DSSRec.loss_terms needs the batch of training_batch "
-                             "(extras 'target' and 'future'); the trainer makes it")
-        phi = self.intents(batch.input_ids)  # (B, K, D) phi(x_{1:t})
-        target = batch.extras[TARGET_KEY]  # (B,) x_{t+1}
+        if self.split_points == "all":
+            if batch.target_ids is None:
+                raise ValueError("DSSRec.loss_terms (split_points='all') needs a training batch "
+                                 "with target_ids")
+            phi, psi, target, _ = self.split_intents(batch.input_ids, batch.target_ids, future=self.seq2seq)
+            if target.numel() == 0:  # no split point: zero terms that keep the graph
+                zero = self.item_embeddings().sum() * 0.0
+                return {name: zero for name in self.terms()}
+        else:
+            if TARGET_KEY not in batch.extras or (self.seq2seq and FUTURE_KEY not in batch.extras):
+                raise ValueError("DSSRec.loss_terms (split_points='one') needs the batch of training_batch "
+                                 "(extras 'target' and 'future'); the trainer makes it")
+            phi = self.intents(batch.input_ids)  # (B, K, D) phi(x_{1:t})
+            target = batch.extras[TARGET_KEY]  # (B,) x_{t+1}
+            psi = self.intents(batch.extras[FUTURE_KEY], future=True) if self.seq2seq else None  # (B, K, D)
         if self.seq2item == "full":
             terms = {"rec": max_interest_full_ce(phi, self.item_embeddings(), target)}
         else:
-            terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (B, D)
-        if self.seq2seq:
-            psi = self.intents(batch.extras[FUTURE_KEY], future=True)  # (B, K, D) phi(x_{T:t+1})
-            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio)
+            terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (P, D)
+        if psi is not None:
+            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio)  # phi(x_{1:t}) vs phi(x_{T:t+1})
         return terms
 
     def extra_repr(self) -> str:
         return (f"num_items={self.num_items}, hidden_size={self.hidden_size}, "
                 f"num_intents={self.num_intents}, "
-                f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}, seq2item={self.seq2item!r}")
+                f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}, seq2item={self.seq2item!r}, "
+                f"split_points={self.split_points!r}")
 
 
-__all__ = ["FUTURE_KEY", "SEQ2ITEM_LOSSES", "TARGET_KEY", "DSSRec", "split_point_batch"]
+__all__ = ["FUTURE_KEY", "SAMPLES_UNIT", "SEQ2ITEM_LOSSES", "SPLIT_POINTS", "TARGET_KEY", "DSSRec",
+           "reversed_futures", "split_point_batch"]

@@ -42,8 +42,8 @@ and the importance becomes a causal attention with one query per column:
     p_i(t) = \\mathrm{softmax}_{i \\le t}\\Big(\\tfrac{1}{\\sqrt D} k_i \\cdot q_t\\Big), \\quad
     \\phi^{(k)}_t = \\mathrm{LN}_5\\Big(\\beta_k + \\sum_{i \\le t} p_{k|i}\\, p_i(t)\\, z_i\\Big)
 
-Column ``t`` is exactly :meth:`~IntentionDisentangle.forward` of ``z[:, :t + 1]`` with the
-whole window's positions (``width=W``); the last column is ``forward(z, valid)``. The one
+Column ``t`` equals (to rounding) :meth:`~IntentionDisentangle.forward` of ``z[:, :t + 1]``
+with the whole window's positions (``width=W``); the last column is ``forward(z, valid)``. The one
 difference from pooling each prefix as a window of its own is the position alignment: a
 prefix keeps the positions it has in the whole window (its newest item is not moved to the
 last position row), as SASRec trains every position of a window in one causal pass.

@@ -14,16 +14,25 @@ from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.synthetic import generate_synthetic, generate_synthetic_with_truth
 from graphrec.data.user_split import UserSplit
+from graphrec.distributed import DistInfo, loss_scale
 from graphrec.losses import (
     confidence_mask,
     disentangled_seq2item,
     latent_seq2seq_loss,
     latent_seq2seq_losses,
+    max_interest_full_ce,
 )
 from graphrec.models import resolve
 from graphrec.models.context import ModelContext
 from graphrec.models.dsie import DSIE
-from graphrec.models.dssrec import FUTURE_KEY, TARGET_KEY, DSSRec, split_point_batch
+from graphrec.models.dssrec import (
+    FUTURE_KEY,
+    SAMPLES_UNIT,
+    TARGET_KEY,
+    DSSRec,
+    reversed_futures,
+    split_point_batch,
+)
 from graphrec.protocols import resolve_protocol
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
@@ -58,6 +67,108 @@ def test_split_point_batch_prefix_target_and_reversed_future() -> None:
     assert {(0, n) for n in (1, 2, 3)} | {(1, n) for n in range(1, 6)} == seen  # every split point drawn
 
 
+def _real(ids: torch.Tensor) -> list[int]:
+    return [int(x) for x in ids if x > 0]
+
+
+def _hand_made_rows() -> SeqBatch:
+    inputs = torch.tensor([[0, 0, 1, 2, 3], [4, 5, 6, 7, 8], [0, 0, 0, 0, 0]])
+    targets = torch.tensor([[0, 0, 2, 3, 9], [5, 6, 7, 8, 10], [0, 0, 0, 0, 0]])
+    return SeqBatch(input_ids=inputs, target_ids=targets, user_ids=torch.arange(3))
+
+
+def test_reversed_futures_pair_every_split_point_with_its_future() -> None:
+    batch = _hand_made_rows()
+    assert batch.target_ids is not None
+    split, reversed_ids, mirror = reversed_futures(batch.input_ids, batch.target_ids)
+    assert split.tolist() == (batch.input_ids > 0).tolist()
+    assert reversed_ids.tolist() == [[0, 0, 9, 3, 2], [10, 8, 7, 6, 5], [0, 0, 0, 0, 0]]
+    full = {0: [1, 2, 3, 9], 1: [4, 5, 6, 7, 8, 10]}
+    first = {0: 2, 1: 0}  # column of x_1
+    for row, col in split.nonzero().tolist():
+        t = col - first[row] + 1  # the split's prefix is x_{1:t}
+        assert _real(batch.input_ids[row, : col + 1]) == full[row][:t]
+        assert _real(reversed_ids[row, : int(mirror[row, col]) + 1]) == full[row][t:][::-1]  # x_T..x_{t+1}
+        assert int(reversed_ids[row, mirror[row, col]]) == int(batch.target_ids[row, col])  # newest: x_{t+1}
+    # the "one" path's future of a drawn split is the same reversed prefix
+    seen = set()
+    for seed in range(20):
+        out = split_point_batch(batch, torch.Generator().manual_seed(seed))
+        for r, user in enumerate(out.user_ids.tolist()):
+            col = first[user] + len(_real(out.input_ids[r])) - 1
+            assert _real(out.extras[FUTURE_KEY][r]) == _real(reversed_ids[user, : int(mirror[user, col]) + 1])
+            seen.add((user, col))
+    assert seen == {tuple(x) for x in split.nonzero().tolist()}
+    with pytest.raises(ValueError, match="suffix"):  # a hole in a row's targets
+        reversed_futures(batch.input_ids, batch.target_ids * (torch.arange(5) != 3))
+
+
+def _model_without_positions() -> DSSRec:
+    torch.manual_seed(0)
+    model = DSSRec(12, hidden_size=8, max_len=6, dropout=0.0).eval()
+    with torch.no_grad():
+        model.embedding.position.weight.zero_()
+        model.disentangle.position.zero_()
+    return model
+
+
+def test_all_split_points_equal_the_one_split_encodings_up_to_positions() -> None:
+    """One pass over the row and one over its reversed targets give, at every split point, the
+    phi of the prefix and the psi of the future that the "one" path encodes as sequences of their
+    own: exactly, once the positions (the only difference: a prefix keeps its window's
+    positions) are zero. With positions, the last split point is the evaluation's interests."""
+    batch = _hand_made_rows()
+    assert batch.target_ids is not None
+    split, reversed_ids, mirror = reversed_futures(batch.input_ids, batch.target_ids)
+    model = _model_without_positions()
+    with torch.no_grad():
+        phi, psi, target, rows = model.split_intents(batch.input_ids, batch.target_ids)
+        assert psi is not None and phi.shape == psi.shape == (8, 4, 8) and target.shape == (8,)
+        assert rows.tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+        for p, (row, col) in enumerate(split.nonzero().tolist()):
+            assert int(target[p]) == int(batch.target_ids[row, col])
+            prefix = batch.input_ids[row : row + 1, : col + 1]  # x_{1:t}
+            future = reversed_ids[row : row + 1, : int(mirror[row, col]) + 1]  # x_{T:t+1}
+            torch.testing.assert_close(phi[p], model.intents(prefix)[0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(psi[p], model.intents(future, future=True)[0], atol=1e-5, rtol=1e-5)
+        torch.manual_seed(0)
+        positioned = DSSRec(12, hidden_size=8, max_len=6, dropout=0.0).eval()
+        phi, _, _, _ = positioned.split_intents(batch.input_ids, batch.target_ids, future=False)
+        last = torch.tensor([2, 7])  # each row's last split point, in row-major order
+        interests = positioned.interests(SeqBatch(input_ids=batch.input_ids[:2], user_ids=torch.arange(2)))
+        torch.testing.assert_close(phi[last], interests, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("seq2item", ["full", "in_batch"])
+def test_all_split_points_count_samples_for_ddp_scaling(data: Any, seq2item: str) -> None:
+    """``rec`` and ``s2s`` are means over the batch's split points (unit ``samples``): the trainer's
+    DDP scaling of two row slices reproduces the full-catalogue ``rec`` of the whole batch exactly
+    (the in-batch terms draw their negatives from each slice, as every in-batch term here)."""
+    split = LeaveOneOutSplit.build(data, max_len=10)
+    torch.manual_seed(0)
+    model = DSSRec.from_context(ModelContext.from_split(split), hidden_size=8, dropout=0.0, seq2item=seq2item)
+    assert isinstance(model, DSSRec)
+    batch = model.training_batch(split.train_batch(np.arange(24)), torch.Generator())
+    assert batch.target_ids is not None
+    counts = model.loss_counts(batch)
+    assert counts[SAMPLES_UNIT] == float(((batch.input_ids > 0) & (batch.target_ids > 0)).sum())
+    assert counts[SAMPLES_UNIT] > counts["rows"]
+    assert {model.loss_unit(term, batch) for term in model.terms()} == {SAMPLES_UNIT}
+    whole = model.loss_terms(batch)
+    parts = [batch.select(torch.arange(rank, batch.batch_size, 2)) for rank in range(2)]
+    local = [model.loss_counts(part)[SAMPLES_UNIT] for part in parts]
+    assert sum(local) == counts[SAMPLES_UNIT]
+    total = counts[SAMPLES_UNIT]
+    scales = [loss_scale(n, total, DistInfo(rank=r, world_size=2)) for r, n in enumerate(local)]
+    ddp = {term: sum(c * model.loss_terms(part)[term] for c, part in zip(scales, parts, strict=True)) / 2
+           for term in whole}  # DDP averages the ranks' scaled gradients
+    if seq2item == "full":
+        torch.testing.assert_close(ddp["rec"], whole["rec"])
+    one = DSSRec.from_context(ModelContext.from_split(split), hidden_size=8, split_points="one")
+    drawn = one.training_batch(split.train_batch(np.arange(24)), torch.Generator().manual_seed(0))
+    assert one.loss_counts(drawn)[SAMPLES_UNIT] == float(drawn.batch_size)
+
+
 def test_seq2item_with_one_intention_is_in_batch_softmax() -> None:
     torch.manual_seed(0)
     phi, items = torch.randn(4, 1, 8), torch.randn(4, 8)
@@ -65,6 +176,29 @@ def test_seq2item_with_one_intention_is_in_batch_softmax() -> None:
     torch.testing.assert_close(disentangled_seq2item(phi, items), expected)
     phi2 = torch.cat([phi, phi - 100.0], dim=1)  # a useless second intention changes only the denominator
     assert disentangled_seq2item(phi2, items) >= expected - 1e-6
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_max_interest_full_ce_matches_the_autograd_reference(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hand-written backward (blocks of items, gradient routed to the best interest) gives the
+    value and gradients of cross_entropy(max_k scores), over several item blocks."""
+    import graphrec.losses
+
+    monkeypatch.setattr(graphrec.losses, "MAX_INTEREST_BLOCK", 7)
+    torch.manual_seed(0)
+    phi = torch.randn(6, k, 5, dtype=torch.float64, requires_grad=True)
+    table = torch.randn(30, 5, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(1, 30, (6,))
+    expected = F.cross_entropy(torch.einsum("pkd,nd->pkn", phi, table[1:]).amax(dim=1), targets - 1)
+    want = torch.autograd.grad(expected, (phi, table))
+    got = max_interest_full_ce(phi, table, targets)
+    torch.testing.assert_close(got, expected)
+    grads = torch.autograd.grad(got, (phi, table))
+    for a, b in zip(grads, want, strict=True):
+        torch.testing.assert_close(a, b)
+    assert float(grads[1][0].abs().sum()) == 0.0  # padding never scores
+    with pytest.raises(ValueError):
+        max_interest_full_ce(phi, table, torch.zeros(6, dtype=torch.long))
 
 
 def test_confidence_mask_keeps_exactly_the_fraction_with_the_smallest_loss() -> None:
@@ -132,6 +266,9 @@ def _check_terms(result: dict[str, Any], expected: set[str]) -> None:
     ({"seq2seq": False}, {"rec"}),
     ({"keep_ratio": 1.0}, {"rec", "s2s"}),
     ({"num_intents": 1}, {"rec", "s2s"}),
+    ({"seq2item": "full"}, {"rec", "s2s"}),
+    ({"split_points": "one"}, {"rec", "s2s"}),
+    ({"split_points": "one", "seq2item": "full", "seq2seq": False}, {"rec"}),
 ])
 def test_dssrec_trains_two_epochs_under_loo(data: Any, options: dict[str, Any], expected: set[str]) -> None:
     split = LeaveOneOutSplit.build(data, max_len=10)
@@ -162,6 +299,13 @@ def test_dsie_trains_two_epochs(data: Any, protocol: str, options: dict[str, Any
     assert isinstance(model, DSIE) and set(model.terms()) == expected
     weights = {k: v for k, v in {"cl": 0.1, "orth": 0.1}.items() if k in expected}
     _check_terms(_fit(model, split, protocol, weights), expected)
+
+
+def test_dssrec_refuses_unknown_options() -> None:
+    with pytest.raises(ValueError, match="split_points"):
+        DSSRec(10, split_points="some")
+    with pytest.raises(ValueError, match="seq2item"):
+        DSSRec(10, seq2item="sampled")
 
 
 def test_dsie_refuses_contrast_without_global_scale() -> None:
@@ -213,7 +357,8 @@ def test_dsie_interests_separate_planted_intents_better_than_sasrec() -> None:
       everything but score Jaccard 0.5, as does a perfect single vector (e.g. DSSRec without its
       seq2seq term after 30 epochs: coverage 0.99 with history and top 10, Jaccard 0.51).
 
-    DSSRec is not asserted: trained the same way (60 epochs, ``hidden_size=16``), its 4 intentions
+    DSSRec is not asserted: trained the same way (60 epochs, ``hidden_size=16``; measured with
+    ``split_points="one"``, ``seq2item="in_batch"``, then its defaults), its 4 intentions
     cover 0.665 / Jaccard 0.542 (seeds 1, 2: 0.659 / 0.511, 0.724 / 0.527) against SASRec's
     0.556 / 0.519: its extra coverage comes with more extra non-planted intents than planted ones
     (1.8 intents voted per user, 73% of them planted, against SASRec's 1.3 and 89%; DSIE 1.8 and

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Reproduce every accuracy record in benchmarks/results/ (one run at a time; about 1.5 hours on 2 CPU cores).
-# A record that already exists is skipped; delete it to rerun. Then: python benchmarks/render_table.py
+# Reproduce every accuracy record in benchmarks/results/ (one run at a time; the baselines take about
+# 1.5 hours on 2 CPU cores, the method families below many more). A record that already exists is
+# skipped (delete it to rerun); ONLY=REGEX runs a subset. Then: python benchmarks/render_table.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 COMMON="mask_history_eval=true train.epochs=60 train.patience=8"
 
+source benchmarks/lib.sh
 run() {  # name label data model overrides...
   local name=$1 label=$2 data=$3 model=$4; shift 4
-  if [ -f "benchmarks/results/$name.json" ]; then echo "skip $name (record exists)"; return; fi
-  echo "== $name"
-  python benchmarks/run_accuracy.py --name "$name" --label "$label" --data "$data" --model "$model" $COMMON "$@"
+  record "$name" "$label" "$data" "model=$model" $COMMON "$@"
 }
 
 for ds in amazon-beauty amazon-sports ml-100k; do
@@ -27,3 +27,5 @@ for enc in transformer gru session_gnn; do
   run "encoder_${enc}_beauty" "next-item, $enc encoder" "$DATA/amazon-beauty" sasrec train.lr=0.004 model.encoder=$enc
 done
 bash benchmarks/run_s4rec_family.sh
+bash benchmarks/run_multi_interest.sh
+bash benchmarks/run_dssrec_dsie.sh

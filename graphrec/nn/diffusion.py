@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
-from torch_geometric.utils import softmax, spmm, to_torch_csr_tensor
+from torch_geometric.utils import softmax
 
 
 def diffusion_coefficients(num_hops: int, alpha: float) -> Tensor:
@@ -115,16 +115,22 @@ class AttentionDiffusion(MessagePassing):
         return F.dropout(att, p=self.dropout, training=self.training)
 
     def diffuse(self, x: Tensor, edge_index: Tensor, coeff: Tensor) -> Tensor:
-        """:math:`\\sum_k \\theta_k A^k x` by power iteration, ``A[i, j] = coeff`` of edge ``j -> i``."""
+        """:math:`\\sum_k \\theta_k A^k x` by power iteration, ``A[i, j] = coeff`` of edge ``j -> i``.
+
+        Each hop is a gather-scatter, :math:`Z_k[i] = \\sum_{(j \\to i)} A_{ij} Z_{k-1}[j]`
+        (``index_add``), not a sparse CSR product: torch's CSR product with a gradient through
+        its values leaks memory (about 3 MB a step measured on a 1,311-node, 200k-edge graph,
+        24 GB after ten epochs on Ta-Feng's category graph); the two agree to float rounding.
+        """
         if self.num_hops == 0 or self.alpha == 1.0:
             return x
-        num_nodes = x.shape[0]
-        adj_t = to_torch_csr_tensor(edge_index.flip(0), coeff, size=(num_nodes, num_nodes))  # (C, C)
+        src, dst = edge_index[0], edge_index[1]
+        weight = coeff.to(x.dtype).unsqueeze(1)  # (E, 1)
         theta = self.theta.to(x.dtype)
         z = x
         out = theta[0] * x
         for k in range(1, self.num_hops + 1):
-            z = self.propagate(adj_t, x=z)  # Z_k = A Z_{k-1}, (C, D)
+            z = torch.zeros_like(z).index_add_(0, dst, z[src] * weight)  # Z_k = A Z_{k-1}, (C, D)
             out = out + theta[k] * z
         return out
 
@@ -134,11 +140,8 @@ class AttentionDiffusion(MessagePassing):
         coeff = self.edge_attention(x, edge_index, edge_weight)
         return self.diffuse(x, edge_index, coeff)
 
-    def message(self, x_j: Tensor) -> Tensor:  # pragma: no cover - the sparse path is used
+    def message(self, x_j: Tensor) -> Tensor:  # pragma: no cover - diffuse gathers and scatters itself
         return x_j
-
-    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-        return spmm(adj_t, x, reduce="sum")  # (C, D)
 
     def __repr__(self) -> str:
         return (

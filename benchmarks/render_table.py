@@ -5,15 +5,21 @@ Usage::
     python benchmarks/render_table.py            # rewrite the table in README.md
     python benchmarks/render_table.py --print    # print it instead
 
-The table sits between ``<!-- results:start -->`` and ``<!-- results:end -->``.
-Rows are our measured test metrics (history-masked and unmasked) beside the
-published S4Rec Table 2 numbers on the same data (those come from code that masks
-history, so compare them with the masked rows).
+Three blocks of README.md are rewritten, each between its markers:
+
+- ``results``: every leave-one-out record, test metrics history-masked and unmasked, beside
+  the published S4Rec Table 2 numbers on the same data (those come from code that masks
+  history, so compare them with the masked rows);
+- ``results-user``: every user-split record beside HPCL4SR Table 2;
+- ``results-summary``: the comparisons the methods' papers make (seeds averaged, ablations,
+  sweeps), each row a mean over the records its pattern matches, with the difference to the
+  section's first row. A row whose runs are missing says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 from pathlib import Path
@@ -25,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 USER_START, USER_END = "<!-- results-user:start -->", "<!-- results-user:end -->"
+SUMMARY_START, SUMMARY_END = "<!-- results-summary:start -->", "<!-- results-summary:end -->"
 METRICS = ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"]
 #: user-split columns; NDCG_comirec is ComiRec's released formula (what HPCL4SR reports)
 USER_METRICS = ["Recall@20", "Recall@50", "HR@20", "HR@50", "NDCG@20", "NDCG@50", "NDCG_comirec@20",
@@ -106,6 +113,113 @@ def render_user(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: (title, test view, metrics, rows of (label, record-name pattern)); the first row is the reference
+SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
+    ("S4Rec family, Amazon Beauty, leave-one-out (history masked)", "masked",
+     ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
+         ("S4Rec (full)", "s4rec_beauty_s20??"),
+         ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
+         ("CL4SRec", "cl4srec_ce_beauty"),
+         ("ICLRec", "iclrec_ce_beauty"),
+         ("BERT4Rec", "bert4rec_beauty"),
+         ("S4Rec: SR only", "s4rec_sr_beauty"),
+         ("S4Rec: SR + CSD", "s4rec_sr_csd_beauty"),
+         ("S4Rec: SR + CSD + GR, k-means", "s4rec_kmeans_beauty"),
+         ("S4Rec w/o CSD", "s4rec_no_csd_beauty"),
+         ("S4Rec w/o GR", "s4rec_no_gr_beauty"),
+         ("S4Rec, K = 32", "s4rec_k32_beauty"),
+         ("S4Rec, K = 256", "s4rec_k256_beauty"),
+     ]),
+    ("S4Rec family, Amazon Sports, leave-one-out (history masked)", "masked",
+     ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
+         ("S4Rec", "s4rec_sports"),
+         ("ICLRec", "iclrec_ce_sports"),
+         ("SASRec, full CE", "sasrec_ce_sports"),
+     ]),
+    ("HPCL4SR Table 3 rows, Amazon Beauty, user split", "unmasked",
+     ["Recall@20", "Recall@50", "NDCG@20", "HR@50"], [
+         ("HPCL4SR (full)", "hpcl4sr_beauty_user*"),
+         ("base", "hpcl4sr_base_beauty_user"),
+         ("base + class", "hpcl4sr_base_class_beauty_user"),
+         ("fusion '+'", "hpcl4sr_fusion_add_beauty_user"),
+         ("fusion '*'", "hpcl4sr_fusion_mul_beauty_user"),
+         ("capsule regularisation", "hpcl4sr_capsule_reg_beauty_user"),
+         ("no margin", "hpcl4sr_no_margin_beauty_user"),
+         ("ComiRec-SA", "comirec_sa_beauty_user*"),
+         ("SASRec (1 vector)", "sasrec_ce_beauty_user"),
+     ]),
+    ("DSSRec, Amazon Beauty, leave-one-out (history masked)", "masked",
+     ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
+         ("DSSRec (full)", "dssrec_beauty_s20??"),
+         ("w/o seq2seq", "dssrec_no_s2s_beauty"),
+         ("no selection (λ = 1)", "dssrec_keep_all_beauty"),
+         ("K = 1", "dssrec_k1_beauty"),
+         ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
+     ]),
+    ("DSIE, Amazon Beauty, user split", "unmasked",
+     ["Recall@20", "Recall@50", "NDCG@50", "HR@50", "Novelty@50"], [
+         ("DSIE (K = 4, τ = 0.1)", "dsie_beauty_user_s20??"),
+         ("w/o global scale", "dsie_no_global_beauty_user"),
+         ("w/o shuffle contrast", "dsie_no_cl_beauty_user"),
+         ("K = 1", "dsie_k1_beauty_user"),
+         ("K = 2", "dsie_k2_beauty_user"),
+         ("K = 6", "dsie_k6_beauty_user"),
+         ("τ = 0.05", "dsie_tau0.05_beauty_user"),
+         ("τ = 1", "dsie_tau1.0_beauty_user"),
+         ("ComiRec-SA", "comirec_sa_beauty_user*"),
+         ("ComiRec-DR", "comirec_dr_beauty_user"),
+         ("SASRec (1 vector)", "sasrec_ce_beauty_user"),
+     ]),
+]
+
+
+def _test_metrics(record: dict, view: str) -> dict:
+    """Test metrics of one view (``masked``/``unmasked``), novelty and diversity included."""
+    return {**record["test"][view], **((record.get("test_beyond") or {}).get(view) or {})}
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.4f}".replace("-", "−")
+
+
+def render_summary(records: list[dict]) -> str:
+    """One table per :data:`SUMMARIES` entry: mean over matched runs (n, spread), Δ to row one."""
+    by_name = {r["name"]: r for r in records}
+    blocks = []
+    for title, view, metrics, rows in SUMMARIES:
+        lines = [f"**{title}**", "",
+                 "| row | runs | " + " | ".join(metrics) + " | "
+                 + " | ".join(f"Δ {m}" for m in metrics) + " | s / epoch | training to best |",
+                 "|" + "---|" * (2 * len(metrics) + 4)]
+        reference: dict | None = None
+        for index, (label, pattern) in enumerate(rows):
+            matched = [by_name[n] for n in sorted(fnmatch.filter(by_name, pattern))]
+            if not matched:
+                lines.append(f"| {label} | not run yet (`{pattern}`) |" + " |" * (2 * len(metrics) + 2))
+                continue
+            values = {m: [_test_metrics(r, view).get(m) for r in matched] for m in metrics}
+            mean = {m: (sum(v) / len(v) if None not in v else None) for m, v in values.items()}
+            if index == 0:
+                reference = mean
+            cells = []
+            for m in metrics:
+                spread = (f" ± {(max(values[m]) - min(values[m])) / 2:.4f}"
+                          if len(matched) > 1 and mean[m] is not None else "")
+                cells.append(_fmt(mean[m]) + spread)
+            if index == 0:
+                deltas = ["ref"] * len(metrics)
+            else:
+                deltas = [_signed(mean[m] - reference[m])
+                          if reference is not None and None not in (mean[m], reference[m]) else "–"
+                          for m in metrics]
+            per_epoch = sum(r["train_seconds"] / max(r.get("epochs") or 1, 1) for r in matched) / len(matched)
+            to_best = sum(_seconds_to_best(r) for r in matched) / len(matched) / 60
+            lines.append(f"| {label} | {len(matched)} | " + " | ".join(cells) + " | " + " | ".join(deltas)
+                         + f" | {per_epoch:.0f} | {to_best:.1f} min |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def _replace(text: str, start: str, end: str, table: str) -> str:
     before, rest = text.split(start, 1)
     _, after = rest.split(end, 1)
@@ -119,17 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="print the table instead of editing README.md")
     args = parser.parse_args(argv)
     records = load_records(args.results)
-    table, user_table = render(records), render_user(records)
+    blocks = {(START, END): render(records), (USER_START, USER_END): render_user(records),
+              (SUMMARY_START, SUMMARY_END): render_summary(records)}
     if args.print:
-        print(table + "\n\n" + user_table)
+        print("\n\n".join(blocks.values()))
         return 0
     text = README.read_text()
-    for start, end in ((START, END), (USER_START, USER_END)):
+    for (start, end), table in blocks.items():
         if start not in text or end not in text:
             print(f"{README}: no {start} ... {end} markers", file=sys.stderr)
             return 1
-    text = _replace(text, START, END, table)
-    README.write_text(_replace(text, USER_START, USER_END, user_table))
+        text = _replace(text, start, end, table)
+    README.write_text(text)
     print(f"wrote {len(records)} records into {README}")
     return 0
 

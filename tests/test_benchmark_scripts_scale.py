@@ -6,10 +6,8 @@ The script is imported from ``benchmarks/`` and its ``main(argv)`` is called in-
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -20,25 +18,10 @@ from graphrec.data.synthetic import generate_synthetic
 from graphrec.data.user_split import UserSplit
 from graphrec.models.comirec import ComiRecSA
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "multi_interest_scale.py"
-
-
-def _load() -> ModuleType:
-    """Import the benchmark script as a module registered in ``sys.modules``."""
-    module_name = "graphrec_benchmark_multi_interest_scale"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    return _load()
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("multi_interest_scale")
 
 
 @pytest.fixture()

@@ -317,11 +317,15 @@ def _add_analyze_interests(kinds: argparse._SubParsersAction) -> None:
                     "items of every interest with categories and scores, the merged list the protocol "
                     "evaluates, and the targets (* marks targets / retrieved targets).",
         epilog="examples:\n  graphrec analyze case-study runs/hpcl4sr --users 17 42 --top 10\n"
-               "  graphrec analyze case-study runs/hpcl4sr --users 17 --split valid --json case.json",
+               "  graphrec analyze case-study runs/hpcl4sr --users 17 --split valid --json case.json\n"
+               "  graphrec analyze case-study runs/hpcl4sr --random 3 --seed 1",
         formatter_class=_formatter,
     )
     case.add_argument("run", type=Path, help="run directory or checkpoint file")
-    case.add_argument("--users", nargs="+", required=True, help="user names (as in the source data)")
+    who = case.add_mutually_exclusive_group(required=True)
+    who.add_argument("--users", nargs="+", help="user names (as in the source data)")
+    who.add_argument("--random", type=int, metavar="N", help="N held-out users drawn at random (see --seed)")
+    case.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
     case.add_argument("--top", type=int, default=10, help="items per interest and in the merged list")
     case.add_argument("--split", choices=["valid", "test"], default="test",
                       help="the users' group (default test)")
@@ -353,10 +357,12 @@ def _run_interests(args: argparse.Namespace) -> int:
 
 
 def _run_case_study(args: argparse.Namespace) -> int:
-    from graphrec.analysis.interests import case_study, format_case_study
+    from graphrec.analysis.interests import case_study, format_case_study, sample_eval_users
     from graphrec.runs import load_run
 
-    cases = case_study(load_run(args.run, device=args.device), args.users, args.top, args.split)
+    run = load_run(args.run, device=args.device)
+    users = args.users or sample_eval_users(run, args.random, args.split, args.seed)
+    cases = case_study(run, users, args.top, args.split)
     print(format_case_study(cases))
     if args.json:
         from graphrec.outputs import write_output_file

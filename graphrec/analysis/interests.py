@@ -214,6 +214,24 @@ def _item_entry(dataset: SequenceDataset, item: int, **extra: Any) -> dict[str, 
     }
 
 
+def sample_eval_users(run: LoadedRun, count: int, which: str = "test", seed: int = 0) -> list[str]:
+    """Names of ``count`` held-out users of the ``which`` group, drawn without replacement.
+
+    The draw depends only on ``seed`` and the split, so the same command shows the same users.
+    Returns them in split order; all of them when the group has at most ``count``.
+    """
+    split, dataset = run.split, run.dataset
+    if not hasattr(split, "eval_set"):
+        raise ValueError(f"{run.checkpoint}: the case study needs a run under the user split "
+                         "(protocol 'user')")
+    if count < 1:
+        raise ValueError(f"the number of users must be >= 1, got {count}")
+    users = split.eval_set(which).users
+    if count < len(users):
+        users = users[np.sort(np.random.default_rng(seed).choice(len(users), size=count, replace=False))]
+    return [dataset.user_names[int(u)] if dataset.user_names else str(int(u)) for u in users]
+
+
 def case_study(run: LoadedRun, users: Sequence[str], top: int = 10,
                which: str = "test") -> list[dict[str, Any]]:
     """What a run recommends to some held-out users, interest by interest.

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.analysis.interests import case_study, pairwise_cosines, similarity_histogram, user_interests
+from graphrec.analysis.interests import (
+    case_study,
+    pairwise_cosines,
+    sample_eval_users,
+    similarity_histogram,
+    user_interests,
+)
 from graphrec.cli import main
 from graphrec.outputs import read_marker
 from graphrec.runs import load_run
@@ -116,6 +122,14 @@ def test_case_study(runs: dict[str, Path], tmp_path: Path, capsys: pytest.Captur
     text = capsys.readouterr().out
     assert f"user {users[0]}:" in text and "interest 3:" in text and "targets (" in text
     assert json.loads(out.read_text())[0]["user"] == users[0]
+    drawn = sample_eval_users(run, 2, seed=3)
+    assert drawn == sample_eval_users(run, 2, seed=3) and len(set(drawn)) == 2
+    assert set(drawn) <= {str(int(u)) for u in part.users}
+    assert sample_eval_users(run, len(part.users) + 5) == [str(int(u)) for u in part.users]
+    assert main(["analyze", "case-study", str(runs["hpcl4sr"]), "--random", "2", "--seed", "3",
+                 "--top", "5"]) == 0
+    shown = capsys.readouterr().out
+    assert all(f"user {u}:" in shown for u in drawn)
     train_user = str(int(run.split.train_users[0]))
     assert main(["analyze", "case-study", str(runs["hpcl4sr"]), "--users", train_user]) == 2
     assert "not test users" in capsys.readouterr().err

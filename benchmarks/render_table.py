@@ -154,6 +154,8 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("w/o seq2seq", "dssrec_no_s2s_beauty"),
          ("no selection (λ = 1)", "dssrec_keep_all_beauty"),
          ("K = 1", "dssrec_k1_beauty"),
+         ("s2s negatives from other rows", "dssrec_other_rows_beauty"),
+         ("other rows, s2s weight 1", "dssrec_other_rows_w1_beauty"),
          ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
      ]),
     ("DSIE, Amazon Beauty, user split", "unmasked",

@@ -32,6 +32,12 @@ record dsie_beauty_loo "DSIE, leave-one-out"   "$B" $DSIE --protocol loo mask_hi
 record dssrec_no_s2s_beauty   "DSSRec w/o seq2seq"            "$B" $DSSREC $LOO model.seq2seq=false "train.loss_weights={rec: 1.0}"
 record dssrec_keep_all_beauty "DSSRec, no selection (λ = 1)"  "$B" $DSSREC $LOO model.keep_ratio=1.0
 record dssrec_k1_beauty       "DSSRec, K = 1"                 "$B" $DSSREC $LOO model.num_intents=1
+# seq2seq negatives from other rows only (a row's neighbouring split points overlap its future),
+# at the recipe's weight and at the paper's weight 1
+record dssrec_other_rows_beauty    "DSSRec, s2s negatives from other rows"      "$B" $DSSREC $LOO \
+  model.s2s_negatives=other_rows
+record dssrec_other_rows_w1_beauty "DSSRec, other-row negatives, s2s weight 1" "$B" $DSSREC $LOO \
+  model.s2s_negatives=other_rows "train.loss_weights={rec: 1.0, s2s: 1.0}"
 # DSIE ablations
 record dsie_no_global_beauty_user "DSIE w/o global scale" "$B" $DSIE "${USER[@]}" model.use_global=false \
   model.contrastive=false "train.loss_weights={rec: 1.0, orth: 0.1}"

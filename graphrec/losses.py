@@ -958,7 +958,8 @@ def max_interest_full_ce(interests: Tensor, item_table: Tensor, targets: Tensor)
     return _MaxInterestCE.apply(interests.contiguous(), item_table[1:], targets - 1)  # column i-1 is item i
 
 
-def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None = None) -> Tensor:
+def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None = None,
+                          groups: Tensor | None = None) -> Tensor:
     """DSSRec's latent seq2seq loss (Eq. 3) of every sample ``(u, t, k)`` of the batch, ``(B, K)``.
 
     .. math::
@@ -968,10 +969,18 @@ def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None =
     with :math:`\\phi^{(k)}_u = \\phi^{(k)}(x_{1:t})` the input's and
     :math:`\\psi^{(k)}_u = \\phi^{(k)}(x_{T:t+1})` the reversed future's representation.
 
+    ``groups`` removes from every sample's denominator the *other* samples of its group
+    (their futures under every intention; the sample's own future under the other
+    intentions stays): with several split points of one sequence in a batch, a
+    neighbouring split's future overlaps the sample's own almost entirely and is not a
+    negative in the sense of the paper, whose batches hold one split point per user.
+
     Args:
         intents: ``(B, K, D)`` :math:`\\phi`.
         future: ``(B, K, D)`` :math:`\\psi`.
         scale: :math:`s` (default :math:`1/\\sqrt D`).
+        groups: ``(B,)`` integer group of every sample (e.g. its row), or ``None``
+            (every other sample of the batch is a negative).
 
     Returns:
         ``(B, K)`` per-sample losses.
@@ -982,6 +991,13 @@ def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None =
     bsz, k, d = intents.shape
     s = 1.0 / math.sqrt(d) if scale is None else float(scale)
     logits = (intents.reshape(bsz * k, d) * s) @ future.reshape(bsz * k, d).T  # (B K, B' K') row (u, k)
+    if groups is not None:
+        if groups.shape != (bsz,):
+            raise ValueError(f"groups must be ({bsz},), got {tuple(groups.shape)}")
+        sample = torch.arange(bsz, device=intents.device)
+        hidden = (groups.unsqueeze(1) == groups.unsqueeze(0)) & (sample.unsqueeze(1) != sample.unsqueeze(0))
+        hidden = hidden.repeat_interleave(k, dim=0).repeat_interleave(k, dim=1)  # (B K, B K)
+        logits = logits.masked_fill(hidden, float("-inf"))
     labels = torch.arange(bsz * k, device=intents.device)  # (u, k) pairs with (u, k)
     return F.cross_entropy(logits, labels, reduction="none").view(bsz, k)  # (B, K)
 
@@ -1014,7 +1030,7 @@ def confidence_mask(losses: Tensor, keep_ratio: float) -> Tensor:
 
 
 def latent_seq2seq_loss(intents: Tensor, future: Tensor, keep_ratio: float = 1.0,
-                        scale: float | None = None) -> Tensor:
+                        scale: float | None = None, groups: Tensor | None = None) -> Tensor:
     """DSSRec's seq2seq term: :func:`latent_seq2seq_losses` averaged over the :func:`confidence_mask`.
 
     .. math::
@@ -1029,11 +1045,12 @@ def latent_seq2seq_loss(intents: Tensor, future: Tensor, keep_ratio: float = 1.0
         intents, future: ``(B, K, D)``, as :func:`latent_seq2seq_losses`.
         keep_ratio: :math:`\\lambda \\in (0, 1]`.
         scale: :math:`s` (default :math:`1/\\sqrt D`).
+        groups: ``(B,)`` or ``None``, as :func:`latent_seq2seq_losses`.
 
     Returns:
         Scalar.
     """
-    losses = latent_seq2seq_losses(intents, future, scale)  # (B, K)
+    losses = latent_seq2seq_losses(intents, future, scale, groups)  # (B, K)
     mask = confidence_mask(losses, keep_ratio)  # (B, K)
     return (losses * mask).sum() / mask.sum().clamp_min(1)
 

@@ -58,7 +58,11 @@ Amazon Beauty, about 6 times as many per batch).
   intention) of the batch a negative (with ``"all"``: the row's other split points too),
   kept only for the :math:`\\lambda`-fraction (``keep_ratio``) of the ``P K`` samples
   ``(u, t, k)`` with the smallest current loss (no gradient through the selection),
-  averaged over the kept samples. Its cost grows as :math:`(P K)^2`.
+  averaged over the kept samples. Its cost grows as :math:`(P K)^2`. With ``"all"`` a
+  sample's neighbouring split points are in its denominator although their futures
+  overlap its own almost entirely; ``s2s_negatives="other_rows"`` leaves a row's other
+  split points out (the paper's batches hold one split per user, so its negatives are
+  other users' sequences).
 
 Both are means over the ``P`` samples (the loss unit ``"samples"``, counted by
 :meth:`DSSRec.loss_counts`: the split points of the batch, its rows for ``"one"``), so
@@ -115,6 +119,8 @@ FUTURE_KEY = "future"
 SEQ2ITEM_LOSSES = ("in_batch", "full")
 #: the training samples of a row: every split point in one pass, or one drawn split point
 SPLIT_POINTS = ("all", "one")
+#: the seq2seq negatives: every other sample of the batch, or only those of other rows
+S2S_NEGATIVES = ("batch", "other_rows")
 #: the loss unit of both terms: (row, split point) samples (:meth:`DSSRec.loss_counts`)
 SAMPLES_UNIT = "samples"
 
@@ -221,6 +227,9 @@ class DSSRec(SequentialRecommender):
         split_points: ``"all"`` (default: every split point of every training row, one
             causal pass over the row and one over its reversed targets) or ``"one"`` (one
             uniform split point per row, prefix and future encoded as sequences of their own).
+        s2s_negatives: ``"batch"`` (default, Eq. 3: every other sample of the batch) or
+            ``"other_rows"`` (with ``split_points="all"``, a sample's own row's other split
+            points are left out of its denominator; the same as ``"batch"`` under ``"one"``).
 
     Shapes:
         ``interests``: ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``; ``split_intents``:
@@ -243,6 +252,7 @@ class DSSRec(SequentialRecommender):
         init_std: float = 0.02,
         seq2item: str = "in_batch",
         split_points: str = "all",
+        s2s_negatives: str = "batch",
     ) -> None:
         super().__init__(num_items)
         if not 0.0 < keep_ratio <= 1.0:
@@ -251,6 +261,9 @@ class DSSRec(SequentialRecommender):
             raise ValueError(f"unknown seq2item {seq2item!r}; valid: {list(SEQ2ITEM_LOSSES)}")
         if split_points not in SPLIT_POINTS:
             raise ValueError(f"unknown split_points {split_points!r}; valid: {list(SPLIT_POINTS)}")
+        if s2s_negatives not in S2S_NEGATIVES:
+            raise ValueError(f"unknown s2s_negatives {s2s_negatives!r}; valid: {list(S2S_NEGATIVES)}")
+        self.s2s_negatives = s2s_negatives
         self.seq2item = seq2item
         self.split_points = split_points
         self.hidden_size = int(hidden_size)
@@ -351,7 +364,8 @@ class DSSRec(SequentialRecommender):
             if batch.target_ids is None:
                 raise ValueError("DSSRec.loss_terms (split_points='all') needs a training batch "
                                  "with target_ids")
-            phi, psi, target, _ = self.split_intents(batch.input_ids, batch.target_ids, future=self.seq2seq)
+            phi, psi, target, rows = self.split_intents(batch.input_ids, batch.target_ids,
+                                                        future=self.seq2seq)
             if target.numel() == 0:  # no split point: zero terms that keep the graph
                 zero = self.item_embeddings().sum() * 0.0
                 return {name: zero for name in self.terms()}
@@ -362,20 +376,22 @@ class DSSRec(SequentialRecommender):
             phi = self.intents(batch.input_ids)  # (B, K, D) phi(x_{1:t})
             target = batch.extras[TARGET_KEY]  # (B,) x_{t+1}
             psi = self.intents(batch.extras[FUTURE_KEY], future=True) if self.seq2seq else None  # (B, K, D)
+            rows = torch.arange(phi.shape[0], device=phi.device)  # (B,) one sample per row
         if self.seq2item == "full":
             terms = {"rec": max_interest_full_ce(phi, self.item_embeddings(), target)}
         else:
             terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (P, D)
         if psi is not None:
-            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio)  # phi(x_{1:t}) vs phi(x_{T:t+1})
+            groups = rows if self.s2s_negatives == "other_rows" else None
+            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio, groups=groups)  # phi vs psi
         return terms
 
     def extra_repr(self) -> str:
         return (f"num_items={self.num_items}, hidden_size={self.hidden_size}, "
                 f"num_intents={self.num_intents}, "
                 f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}, seq2item={self.seq2item!r}, "
-                f"split_points={self.split_points!r}")
+                f"split_points={self.split_points!r}, s2s_negatives={self.s2s_negatives!r}")
 
 
-__all__ = ["FUTURE_KEY", "SAMPLES_UNIT", "SEQ2ITEM_LOSSES", "SPLIT_POINTS", "TARGET_KEY", "DSSRec",
-           "reversed_futures", "split_point_batch"]
+__all__ = ["FUTURE_KEY", "S2S_NEGATIVES", "SAMPLES_UNIT", "SEQ2ITEM_LOSSES", "SPLIT_POINTS", "TARGET_KEY",
+           "DSSRec", "reversed_futures", "split_point_batch"]

@@ -225,6 +225,25 @@ def test_seq2seq_loss_is_the_mean_over_the_kept_samples_and_selection_has_no_gra
     assert phi.grad is not None and torch.isfinite(phi.grad).all()
 
 
+def test_seq2seq_groups_drop_the_other_samples_of_a_group_from_the_denominator() -> None:
+    torch.manual_seed(0)
+    phi, psi = torch.randn(4, 2, 8), torch.randn(4, 2, 8)
+    groups = torch.tensor([0, 0, 1, 2])  # samples 0 and 1 share a sequence
+    per = latent_seq2seq_losses(phi, psi, groups=groups)
+    logits = phi.reshape(8, 8) @ psi.reshape(8, 8).T / 8**0.5  # row/column 2u + k
+    for u, visible in ((0, [0, 2, 3]), (1, [1, 2, 3]), (2, [0, 1, 2, 3]), (3, [0, 1, 2, 3])):
+        columns = [2 * v + j for v in visible for j in range(2)]
+        for k in range(2):
+            row = logits[2 * u + k, columns]
+            expected = torch.logsumexp(row, 0) - logits[2 * u + k, 2 * u + k]
+            torch.testing.assert_close(per[u, k], expected)
+    # without shared groups it is the plain loss; a wrong shape is refused
+    torch.testing.assert_close(latent_seq2seq_losses(phi, psi, groups=torch.arange(4)),
+                               latent_seq2seq_losses(phi, psi))
+    with pytest.raises(ValueError, match="groups"):
+        latent_seq2seq_losses(phi, psi, groups=torch.zeros(3, dtype=torch.long))
+
+
 def test_dsie_global_scale_is_shuffle_invariant_without_its_order_sensitive_parts(data: Any) -> None:
     split = UserSplit.build(data, max_len=10, seed=0)
     torch.manual_seed(0)
@@ -269,6 +288,7 @@ def _check_terms(result: dict[str, Any], expected: set[str]) -> None:
     ({"seq2item": "full"}, {"rec", "s2s"}),
     ({"split_points": "one"}, {"rec", "s2s"}),
     ({"split_points": "one", "seq2item": "full", "seq2seq": False}, {"rec"}),
+    ({"s2s_negatives": "other_rows", "seq2item": "full"}, {"rec", "s2s"}),
 ])
 def test_dssrec_trains_two_epochs_under_loo(data: Any, options: dict[str, Any], expected: set[str]) -> None:
     split = LeaveOneOutSplit.build(data, max_len=10)
@@ -306,6 +326,8 @@ def test_dssrec_refuses_unknown_options() -> None:
         DSSRec(10, split_points="some")
     with pytest.raises(ValueError, match="seq2item"):
         DSSRec(10, seq2item="sampled")
+    with pytest.raises(ValueError, match="s2s_negatives"):
+        DSSRec(10, s2s_negatives="users")
 
 
 def test_dsie_refuses_contrast_without_global_scale() -> None:

@@ -102,7 +102,10 @@ def one_target_batch(batch: SeqBatch, generator: torch.Generator | None = None) 
 class MultiInterestRecommender(SequentialRecommender):
     """Shared by MIND, ComiRec and HPCL4SR: item table, one-target batch step, argmax-interest loss.
 
-    A subclass implements :meth:`encode` (``(B, W)`` ids -> ``(B, K, D)`` interests).
+    A subclass implements :meth:`encode` (``(B, W)`` ids -> ``(B, K, D)`` interests). It
+    repeats the shared keyword parameters in its own signature instead of taking
+    ``**kwargs``: the config validation and ``graphrec models`` read a class's signature,
+    so every option a user can set, with its default, is listed there.
 
     Args:
         num_items: ``N``.

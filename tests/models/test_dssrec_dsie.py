@@ -357,6 +357,40 @@ def _intent_separation(vectors: torch.Tensor, item_emb: torch.Tensor, seen: torc
     return float(np.mean(coverage)), float(np.mean(jaccard))
 
 
+def _planted_intent_separation(name: str, options: dict[str, Any], weights: dict[str, float],
+                               seed: int = 0) -> tuple[float, float]:
+    """Train ``name`` on the planted-intent data; :func:`_intent_separation` of its vectors.
+
+    Data as the ComiRec test of ``test_multi_interest_models.py``: every user mixes 2 of 4 planted
+    intents, each intent owns 30 of the 120 items. 60 epochs under leave-one-out (all 400 users are
+    evaluated, against 40 test users under the user split), ``hidden_size=16``, lr 5e-3; each user's
+    test input is read. DSIE is measured on its K local interests, not its aggregate readout.
+    """
+    data, truth = generate_synthetic_with_truth(num_users=400, num_items=120, num_categories=12,
+                                                num_intents=4, categories_per_intent=3,
+                                                intents_per_user=(2, 2), mean_length=20, noise=0.05, seed=0)
+    split = LeaveOneOutSplit.build(data, max_len=20)
+    batch = split.eval_batch("test", np.arange(split.num_eval_rows), with_history=True)
+    assert batch.history_indptr is not None and batch.history_items is not None
+    seen = torch.zeros(batch.batch_size, split.num_items + 1, dtype=torch.bool)
+    seen[torch.repeat_interleave(torch.arange(batch.batch_size), batch.history_indptr.diff()),
+         batch.history_items] = True
+    seen[:, 0] = True  # padding
+    torch.manual_seed(seed)
+    model = resolve(name).from_context(ModelContext.from_split(split), hidden_size=16, **options)
+    cfg = TrainConfig(epochs=60, batch_size=64, lr=5e-3, progress=False, seed=seed, eval_every=100,
+                      loss_weights=weights)
+    Trainer(model, split, cfg).fit()
+    model.eval()
+    with torch.no_grad():
+        if isinstance(model, DSIE):
+            vectors = model.forward_parts(batch.input_ids)[1]
+        else:
+            vectors = model.interests(batch)
+        return _intent_separation(vectors, model.item_embeddings(), seen,
+                                  truth.user_intents[split.eval_users], truth.item_intent)
+
+
 def test_dsie_interests_separate_planted_intents_better_than_sasrec() -> None:
     """DSIE's K = 4 local interests find more of a user's planted intents than SASRec's one vector (~20 s).
 
@@ -379,44 +413,30 @@ def test_dsie_interests_separate_planted_intents_better_than_sasrec() -> None:
       everything but score Jaccard 0.5, as does a perfect single vector (e.g. DSSRec without its
       seq2seq term after 30 epochs: coverage 0.99 with history and top 10, Jaccard 0.51).
 
-    DSSRec is not asserted: trained the same way (60 epochs, ``hidden_size=16``; measured with
-    ``split_points="one"``, ``seq2item="in_batch"``, then its defaults), its 4 intentions
-    cover 0.665 / Jaccard 0.542 (seeds 1, 2: 0.659 / 0.511, 0.724 / 0.527) against SASRec's
-    0.556 / 0.519: its extra coverage comes with more extra non-planted intents than planted ones
-    (1.8 intents voted per user, 73% of them planted, against SASRec's 1.3 and 89%; DSIE 1.8 and
-    81%), so it does not separate the planted intents better than SASRec. DSIE's margins over
-    seeds 0, 1, 2: coverage +0.18, +0.17, +0.18; Jaccard +0.11, +0.06, +0.13.
+    DSIE's margins over seeds 0, 1, 2: coverage +0.18, +0.17, +0.18; Jaccard +0.11, +0.06, +0.13.
     """
-    data, truth = generate_synthetic_with_truth(num_users=400, num_items=120, num_categories=12,
-                                                num_intents=4, categories_per_intent=3,
-                                                intents_per_user=(2, 2), mean_length=20, noise=0.05, seed=0)
-    split = LeaveOneOutSplit.build(data, max_len=20)
-    ctx = ModelContext.from_split(split)
-    batch = split.eval_batch("test", np.arange(split.num_eval_rows), with_history=True)
-    assert batch.history_indptr is not None and batch.history_items is not None
-    seen = torch.zeros(batch.batch_size, split.num_items + 1, dtype=torch.bool)
-    seen[torch.repeat_interleave(torch.arange(batch.batch_size), batch.history_indptr.diff()),
-         batch.history_items] = True
-    seen[:, 0] = True  # padding
-    planted = truth.user_intents[split.eval_users]
-    measured: dict[str, tuple[float, float, float]] = {}
-    for name, options, weights in (("sasrec", {}, {}),
-                                   ("dsie", {"num_negatives": 64}, {"cl": 0.1, "orth": 0.1})):
-        torch.manual_seed(0)
-        model = resolve(name).from_context(ctx, hidden_size=16, **options)
-        cfg = TrainConfig(epochs=60, batch_size=64, lr=5e-3, progress=False, seed=0, eval_every=100,
-                          loss_weights=weights)
-        result = Trainer(model, split, cfg).fit()
-        model.eval()
-        with torch.no_grad():
-            if isinstance(model, DSIE):  # the K local interests, not the aggregate readout
-                vectors = model.forward_parts(batch.input_ids)[1]
-            else:
-                vectors = model.interests(batch)
-            coverage, jaccard = _intent_separation(vectors, model.item_embeddings(), seen, planted,
-                                                   truth.item_intent)
-        measured[name] = (coverage, jaccard, result["test"]["HR@10"])
-    print({k: tuple(round(x, 3) for x in v) for k, v in measured.items()})  # (coverage, Jaccard, HR@10)
-    (cov_dsie, jac_dsie, _), (cov_sas, jac_sas, _) = measured["dsie"], measured["sasrec"]
+    cov_sas, jac_sas = _planted_intent_separation("sasrec", {}, {})
+    cov_dsie, jac_dsie = _planted_intent_separation("dsie", {"num_negatives": 64}, {"cl": 0.1, "orth": 0.1})
+    print({"sasrec": (cov_sas, jac_sas), "dsie": (cov_dsie, jac_dsie)})  # (coverage, Jaccard)
     assert cov_dsie > cov_sas + 0.1  # measured 0.733 against 0.556
     assert jac_dsie > jac_sas + 0.05  # measured 0.629 against 0.519
+
+
+@pytest.mark.slow
+def test_dssrec_intentions_cover_more_planted_intents_than_sasrec() -> None:
+    """DSSRec's 4 intentions (defaults, the Beauty recipe's seq2seq weight 0.1) against SASRec (~40 s).
+
+    Measured with :func:`_planted_intent_separation`, seeds 0, 1, 2 (coverage / Jaccard):
+    DSSRec .639 / .540, .610 / .519, .634 / .525; SASRec .556 / .519, .560 / .528, .565 / .526.
+    DSSRec finds more of a user's planted intents (coverage +.05 to +.08) at the same Jaccard: its
+    extra votes land on planted and non-planted intents alike, so it covers more without being more
+    precise -- a weaker separation than DSIE's (coverage +.17, Jaccard +.06 to +.13). Variants on
+    seed 0: ``seq2item="full"`` .542 / .519 (its intentions collapse onto one);
+    ``s2s_negatives="other_rows"`` .561 / .517 (s2s weight 1: .536 / .532); no seq2seq .580 / .529.
+    Asserted: the coverage margin, and a Jaccard no lower than SASRec's beyond noise.
+    """
+    cov_sas, jac_sas = _planted_intent_separation("sasrec", {}, {})
+    cov_dss, jac_dss = _planted_intent_separation("dssrec", {}, {"rec": 1.0, "s2s": 0.1})
+    print({"sasrec": (cov_sas, jac_sas), "dssrec": (cov_dss, jac_dss)})  # (coverage, Jaccard)
+    assert cov_dss > cov_sas + 0.04  # measured 0.639 against 0.556
+    assert jac_dss > jac_sas - 0.02  # measured 0.540 against 0.519

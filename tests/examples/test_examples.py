@@ -7,10 +7,8 @@ Examples are imported from ``examples/`` and their ``main(argv)`` is called in-p
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +16,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 import torch
+from script_import import import_script
 
 import graphrec.models
 from graphrec.cli import main as graphrec_main
@@ -32,13 +31,7 @@ FLOAT = r"(\d+\.\d+)"
 
 def _load(name: str) -> ModuleType:
     """Import ``examples/<name>.py`` as a module registered in ``sys.modules``."""
-    module_name = f"graphrec_example_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_script(EXAMPLES / f"{name}.py", "graphrec_example")
 
 
 def _metric(pattern: str, text: str) -> list[float]:

@@ -130,6 +130,16 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("S4Rec, K = 32", "s4rec_k32_beauty"),
          ("S4Rec, K = 256", "s4rec_k256_beauty"),
      ]),
+    ("Head and tail users (longest 20 % of training sequences / the rest), Amazon Beauty, "
+     "leave-one-out (history masked)", "masked",
+     ["head HR@20", "tail HR@20", "head NDCG@20", "tail NDCG@20"], [
+         ("S4Rec (full)", "s4rec_beauty_s20??"),
+         ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
+         ("CL4SRec", "cl4srec_ce_beauty"),
+         ("ICLRec", "iclrec_ce_beauty"),
+         ("BERT4Rec", "bert4rec_beauty"),
+         ("S4Rec w/o GR", "s4rec_no_gr_beauty"),
+     ]),
     ("S4Rec family, Amazon Sports, leave-one-out (history masked)", "masked",
      ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
          ("S4Rec", "s4rec_sports"),
@@ -176,8 +186,13 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
 
 
 def _test_metrics(record: dict, view: str) -> dict:
-    """Test metrics of one view (``masked``/``unmasked``), novelty and diversity included."""
-    return {**record["test"][view], **((record.get("test_beyond") or {}).get(view) or {})}
+    """Test metrics of one view (``masked``/``unmasked``): novelty and diversity included, and
+    the head and tail users' metrics as ``"head HR@20"`` / ``"tail HR@20"``."""
+    metrics = {**record["test"][view], **((record.get("test_beyond") or {}).get(view) or {})}
+    groups = (record.get("test_by_group") or {}).get(view) or {}
+    for group in ("head", "tail"):
+        metrics.update({f"{group} {name}": value for name, value in (groups.get(group) or {}).items()})
+    return metrics
 
 
 def _signed(value: float) -> str:

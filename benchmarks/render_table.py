@@ -196,7 +196,9 @@ def _test_metrics(record: dict, view: str) -> dict:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.4f}".replace("-", "−")
+    """``+0.0012`` / ``−0.0012``; a difference that rounds to zero is ``0.0000``."""
+    text = f"{value:+.4f}"
+    return "0.0000" if float(text) == 0.0 else text.replace("-", "−")
 
 
 def render_summary(records: list[dict]) -> str:

@@ -216,16 +216,16 @@ def render_summary(records: list[dict]) -> str:
             if not matched:
                 lines.append(f"| {label} | not run yet (`{pattern}`) |" + " |" * (2 * len(metrics) + 2))
                 continue
-            values = {m: [_test_metrics(r, view).get(m) for r in matched] for m in metrics}
+            tested = [_test_metrics(r, view) for r in matched]
+            values = {m: [t.get(m) for t in tested] for m in metrics}
             mean = {m: (sum(v) / len(v) if None not in v else None) for m, v in values.items()}
-            if index == 0:
-                reference = mean
             cells = []
             for m in metrics:
                 spread = (f" ± {(max(values[m]) - min(values[m])) / 2:.4f}"
                           if len(matched) > 1 and mean[m] is not None else "")
                 cells.append(_fmt(mean[m]) + spread)
             if index == 0:
+                reference = mean
                 deltas = ["ref"] * len(metrics)
             else:
                 deltas = [_signed(mean[m] - reference[m])

@@ -209,10 +209,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _add_compare(sub: argparse._SubParsersAction) -> None:
     compare = sub.add_parser(
         "compare", help="paired comparison of two sets of runs on the same test users",
-        description="Load the per-user test ranks kept beside each run's result.json (leave-one-out), "
-                    "average each user's metric over the runs of a side, and report per metric the mean "
-                    "difference A - B with a paired bootstrap interval over users. Runs evaluated on "
-                    "other data or other users are refused.",
+        description="Load the per-user test results kept beside each run's result.json (ranks under "
+                    "leave-one-out, each user's metric values under the user split), average each user's "
+                    "metric over the runs of a side, and report per metric the mean difference A - B with "
+                    "a paired bootstrap interval over users. Runs evaluated on other data, other users or "
+                    "under another protocol are refused.",
         epilog="examples:\n"
                "  graphrec compare --a runs/s4rec_s1 runs/s4rec_s2 runs/s4rec_s3 "
                "--b runs/sasrec_s1 runs/sasrec_s2 runs/sasrec_s3\n"
@@ -227,7 +228,9 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--variant", choices=["masked", "unmasked"], default="unmasked",
                          help="test with or without history masking (default unmasked)")
     compare.add_argument("--metrics", nargs="+", metavar="METRIC",
-                         help="HR@k, NDCG@k, MRR (default HR/NDCG@{5,10,20} and MRR)")
+                         help="leave-one-out: HR@k, NDCG@k, MRR (default HR/NDCG@{5,10,20} and MRR); "
+                              "user split: Recall@N, HR@N, NDCG@N, NDCG_comirec@N of the run's N "
+                              "(default all but NDCG_comirec)")
     compare.add_argument("--resamples", type=int, default=2000, help="bootstrap samples (default 2000)")
     compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")

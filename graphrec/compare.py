@@ -1,7 +1,10 @@
 """Paired comparison of runs over the same users: mean differences with bootstrap intervals.
 
 Every leave-one-out run keeps each evaluated user's test rank beside its
-``result.json`` (:data:`graphrec.train.experiment.RANK_FILES`). Two sets of runs —
+``result.json`` (:data:`graphrec.train.experiment.RANK_FILES`); every user-split run
+keeps each evaluated user's own test value of every metric (Recall/HR/NDCG/NDCG_comirec
+@N, :data:`graphrec.train.experiment.USER_VALUE_FILES`), since a user there has several
+targets and no single rank. Two sets of runs —
 side A and side B, e.g. one model over several seeds against another — are compared
 on the same users, user by user:
 
@@ -10,7 +13,8 @@ on the same users, user by user:
     b_u = \\frac{1}{|B|}\\sum_{r \\in B} m(\\mathrm{rank}^r_u), \\quad
     d_u = a_u - b_u, \\quad \\bar d = \\frac{1}{U}\\sum_u d_u
 
-with :math:`m` the per-user term of the metric (:func:`graphrec.eval.ranks.metric_values`).
+with :math:`m` the per-user term of the metric (:func:`graphrec.eval.ranks.metric_values` of the
+rank under leave-one-out, the stored value under the user split).
 The 95 % interval of :math:`\\bar d` is the paired percentile bootstrap over users:
 draw ``R`` samples of ``U`` users with replacement, :math:`\\bar d^{*}_j = \\frac1U\\sum_i d_{u^{*}_{ji}}`,
 and take the 2.5 % and 97.5 % quantiles of :math:`\\bar d^{*}`. Pairing removes the
@@ -19,7 +23,7 @@ difference is larger than the resampling noise of these users (the seeds' own
 variation enters only through the averages :math:`a_u, b_u`).
 
 Runs are refused unless all of them evaluated the same users on data with the same
-checksum, under the leave-one-out protocol. Everything here is pure numpy on arrays
+checksum, under the same protocol. Everything here is pure numpy on arrays
 except :func:`load_run_ranks` (reads a run folder) and :func:`format_table`.
 """
 
@@ -37,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from graphrec.eval.metrics import DEFAULT_KS, metric_names
-from graphrec.eval.ranks import load_ranks, metric_values
+from graphrec.eval.ranks import load_ranks, load_user_values, metric_values
 
 VARIANTS = ("masked", "unmasked")
 #: bootstrap samples drawn per chunk are capped so that a chunk's indices hold at most this many entries
@@ -46,32 +50,50 @@ CHUNK_ENTRIES = 1 << 22
 
 @dataclass(frozen=True)
 class RunRanks:
-    """The per-user test ranks of one finished leave-one-out run.
+    """The per-user test results of one finished run: ranks (leave-one-out) or metric values (user split).
 
     Attributes:
         path: the run folder.
-        users: ``(U,)`` evaluated user ids, in the order of ``ranks``.
-        ranks: ``(U,)`` 1-based test ranks of the chosen variant.
+        users: ``(U,)`` evaluated user ids, in the order of ``ranks`` / ``values``.
+        ranks: ``(U,)`` 1-based test ranks of the chosen variant (leave-one-out), or
+            ``None`` for a user-split run.
         data_checksum: checksum of the data the run was evaluated on.
         model: the run's model name.
         seed: the run's seed.
+        protocol: ``"loo"`` or ``"user"``.
+        values: user split: ``{metric name: (U,) float64 per-user value}``; ``None`` under
+            leave-one-out.
     """
 
     path: Path
     users: np.ndarray
-    ranks: np.ndarray
+    ranks: np.ndarray | None
     data_checksum: str
     model: str
     seed: int | None
+    protocol: str = "loo"
+    values: dict[str, np.ndarray] | None = None
+
+    def metric_values(self, name: str) -> np.ndarray:
+        """``(U,)`` float64 per-user value of metric ``name`` (its mean over users is the metric)."""
+        if self.values is None:
+            assert self.ranks is not None
+            return metric_values(self.ranks, name)
+        if name not in self.values:
+            raise ValueError(f"{self.path}: the user-split run keeps per-user values of "
+                             f"{sorted(self.values)}, not {name!r}")
+        return self.values[name]
 
 
 def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> RunRanks:
-    """Read a run folder's ``result.json`` and its ranks of the ``masked`` or ``unmasked`` test.
+    """Read a run folder's ``result.json`` and its per-user results of the ``masked`` or ``unmasked`` test.
+
+    Leave-one-out runs give their ranks, user-split runs their per-user metric values.
 
     Raises:
-        FileNotFoundError: no ``result.json`` or a rank file it names is missing.
-        ValueError: an unknown variant, or a result without per-user ranks (another
-            protocol, or a run written before ranks were kept).
+        FileNotFoundError: no ``result.json`` or a file it names is missing.
+        ValueError: an unknown variant, or a result without per-user results (a run
+            written before they were kept).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
@@ -80,6 +102,8 @@ def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> Ru
     if not result_path.is_file():
         raise FileNotFoundError(f"{folder}: no result.json (not a finished run folder)")
     result = json.loads(result_path.read_text(encoding="utf-8"))
+    if result.get("protocol") == "user":
+        return _load_user_values(folder, result, variant)
     files = result.get("ranks")
     if not isinstance(files, dict) or f"test_{variant}" not in files or "users" not in files:
         raise ValueError(f"{result_path}: holds no per-user ranks (protocol {result.get('protocol')!r}; "
@@ -93,11 +117,32 @@ def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> Ru
                     result.get("seed"))
 
 
+def _load_user_values(folder: Path, result: dict[str, Any], variant: str) -> RunRanks:
+    """A user-split run's per-user metric values (``result["per_user"]``)."""
+    files = result.get("per_user")
+    if not isinstance(files, dict) or f"test_{variant}" not in files or "metrics" not in files:
+        raise ValueError(f"{folder / 'result.json'}: a user-split run without per-user metric values "
+                         "(written before they were kept); retrain the run")
+    names = [str(name) for name in files["metrics"]]
+    users = load_ranks(folder / files["users"])
+    matrix = load_user_values(folder / files[f"test_{variant}"], len(names))  # (U, M)
+    if matrix.shape[0] != len(users):
+        raise ValueError(f"{folder}: {files['users']} holds {len(users)} users but "
+                         f"{files[f'test_{variant}']} {matrix.shape[0]} rows")
+    values = {name: matrix[:, j] for j, name in enumerate(names)}
+    return RunRanks(folder, users, None, str(result.get("data_checksum")), str(result.get("model")),
+                    result.get("seed"), protocol="user", values=values)
+
+
 def check_same_users(runs: Sequence[RunRanks]) -> None:
     """Refuse runs that do not share the first run's data checksum and evaluated users, naming them."""
     if not runs:
         raise ValueError("no runs to compare")
     first = runs[0]
+    other_protocol = [str(r.path) for r in runs if r.protocol != first.protocol]
+    if other_protocol:
+        raise ValueError(f"runs evaluated under another protocol than {first.path} ({first.protocol!r}): "
+                         f"{', '.join(other_protocol)}")
     other_data = [str(r.path) for r in runs if r.data_checksum != first.data_checksum]
     if other_data:
         raise ValueError(f"runs evaluated on other data than {first.path} (checksum {first.data_checksum}): "
@@ -108,9 +153,17 @@ def check_same_users(runs: Sequence[RunRanks]) -> None:
         raise ValueError(f"runs evaluated on other users than {first.path}: {', '.join(other_users)}")
 
 
+def default_metrics(run: RunRanks) -> list[str]:
+    """The metrics compared unless named: HR/NDCG@{5,10,20} and MRR (leave-one-out), or every
+    stored per-user metric but the ComiRec-code NDCG (user split)."""
+    if run.values is None:
+        return metric_names(DEFAULT_KS)
+    return [name for name in run.values if not name.startswith("NDCG_comirec")]
+
+
 def side_values(runs: Sequence[RunRanks], metric: str) -> np.ndarray:
     """``(U,)`` per-user value of ``metric`` averaged over the runs of one side (:math:`a_u`)."""
-    return np.mean(np.stack([metric_values(r.ranks, metric) for r in runs]), axis=0)  # (U,)
+    return np.mean(np.stack([r.metric_values(metric) for r in runs]), axis=0)  # (U,)
 
 
 def bootstrap_means(diffs: np.ndarray, resamples: int = 2000, seed: int = 0) -> np.ndarray:
@@ -191,7 +244,7 @@ def compare_runs(runs_a: Sequence[RunRanks], runs_b: Sequence[RunRanks], metrics
     if not runs_a or not runs_b:
         raise ValueError("each side needs at least one run")
     check_same_users([*runs_a, *runs_b])
-    names = list(metrics) if metrics else metric_names(DEFAULT_KS)
+    names = list(metrics) if metrics else default_metrics(runs_a[0])
     a = np.stack([side_values(runs_a, name) for name in names])  # (M, U)
     b = np.stack([side_values(runs_b, name) for name in names])  # (M, U)
     boot = bootstrap_means(a - b, resamples, seed)  # (M, R)
@@ -242,5 +295,6 @@ def normal_interval(diffs: np.ndarray, confidence: float = 0.95) -> tuple[float,
 
 
 __all__ = ["CHUNK_ENTRIES", "VARIANTS", "RunRanks", "bootstrap_means", "check_same_users", "compare_runs",
+           "default_metrics",
            "format_table", "load_run_ranks", "normal_interval", "paired_bootstrap", "percentile_interval",
            "side_values"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -120,8 +122,11 @@ def test_runs_on_other_users_or_data_are_refused_by_name() -> None:
 
 
 def test_a_result_without_ranks_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "result.json").write_text(json.dumps({"protocol": "user", "model": "x"}))
+    (tmp_path / "result.json").write_text(json.dumps({"protocol": "loo", "model": "x"}))
     with pytest.raises(ValueError, match="no per-user ranks"):
+        load_run_ranks(tmp_path)
+    (tmp_path / "result.json").write_text(json.dumps({"protocol": "user", "model": "x"}))
+    with pytest.raises(ValueError, match="without per-user metric values"):
         load_run_ranks(tmp_path)
     with pytest.raises(FileNotFoundError, match="no result.json"):
         load_run_ranks(tmp_path / "missing")
@@ -134,12 +139,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     made = {}
     for name, extra in (("sas1", ["--seed", "1"]), ("sas2", ["--seed", "2"]),
                         ("gru", ["--model", "gru4rec", "--seed", "1"]),
-                        ("other", ["--seed", "1", "data_options.seed=7"])):
+                        ("other", ["--seed", "1", "data_options.seed=7"]),
+                        ("sa_user", ["--model", "comirec_sa", "--protocol", "user", "--seed", "1"]),
+                        ("sas_user", ["--protocol", "user", "--seed", "1"])):
         flags = [e for e in extra if "=" not in e]
         overrides = [e for e in extra if "=" in e]
         out = root / name
+        tiny = [o for o in TINY if not (name == "sa_user" and o.startswith("model.num_layers"))]
         assert main(["train", "--out", str(out), "--epochs", "1", "--data", "synthetic", "--no-progress",
-                     *flags, *TINY, *overrides]) == 0
+                     *flags, *tiny, *overrides]) == 0
         made[name] = out
     return made
 
@@ -176,3 +184,59 @@ def test_compare_refuses_runs_on_other_data(runs: dict[str, Path],
     assert "other data" in err and str(runs["other"]) in err and "Traceback" not in err
     assert main(["compare", "--a", str(runs["sas1"]), "--b", str(runs["gru"]), "--metrics", "Recall@5"]) == 2
     assert "unknown metric" in capsys.readouterr().err
+
+
+def test_compare_user_split_runs_on_per_user_values(runs: dict[str, Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    result = json.loads((runs["sa_user"] / "result.json").read_text())
+    names = result["per_user"]["metrics"]
+    assert "Recall@20" in names and "NDCG_comirec@50" in names
+    out = tmp_path / "user.json"
+    assert main(["compare", "--a", str(runs["sa_user"]), "--b", str(runs["sas_user"]), "--resamples", "300",
+                 "--json", str(out)]) == 0
+    assert "Recall@20" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert "NDCG_comirec@20" not in report["metrics"]  # not compared unless named
+    other = json.loads((runs["sas_user"] / "result.json").read_text())
+    for metric, row in report["metrics"].items():  # each side's mean is its run's own test metric
+        assert row["mean_a"] == pytest.approx(result["metrics"]["test_unmasked"][metric], rel=1e-9)
+        assert row["mean_b"] == pytest.approx(other["metrics"]["test_unmasked"][metric], rel=1e-9)
+    masked = load_run_ranks(runs["sa_user"], "masked")
+    assert masked.protocol == "user" and masked.ranks is None
+    assert masked.metric_values("Recall@50").mean() == pytest.approx(
+        result["metrics"]["test_masked"]["Recall@50"], rel=1e-9)
+    with pytest.raises(ValueError, match="not 'HR@5'"):
+        masked.metric_values("HR@5")
+    # a leave-one-out run is not paired with a user-split run
+    assert main(["compare", "--a", str(runs["sas1"]), "--b", str(runs["sas_user"])]) == 2
+    assert "another protocol" in capsys.readouterr().err
+
+
+def test_per_user_values_added_to_an_older_run_equal_the_trainers(runs: dict[str, Path], tmp_path: Path,
+                                                                  load_benchmark: Any) -> None:
+    add_per_user = load_benchmark("add_per_user")
+    run = tmp_path / "old"
+    shutil.copytree(runs["sa_user"], run)
+    result = json.loads((run / "result.json").read_text())
+    files = result.pop("per_user")
+    kept = {key: np.load(run / files[key]) for key in ("users", "test_masked", "test_unmasked")}
+    for key in kept:
+        (run / files[key]).unlink()
+    (run / "result.json").write_text(json.dumps(result))  # as a run trained before the values were kept
+    with pytest.raises(ValueError, match="without per-user metric values"):
+        load_run_ranks(run)
+    assert add_per_user.main([str(run)]) == 0
+    again = json.loads((run / "result.json").read_text())["per_user"]
+    assert again["metrics"] == files["metrics"] and "add_per_user" in again["source"]
+    for key, array in kept.items():  # the same weights on the same users: the same values
+        assert np.array_equal(np.load(run / again[key]), array)
+    assert "already holds" in add_per_user.add_per_user(run)
+    recorded = json.loads((run / "result.json").read_text())
+    recorded["metrics"]["test_masked"]["Recall@20"] += 0.01  # a record that disagrees is left alone
+    del recorded["per_user"]
+    (run / "result.json").write_text(json.dumps(recorded))
+    with pytest.raises(ValueError, match="disagree"):
+        add_per_user.add_per_user(run)
+    assert "per_user" not in json.loads((run / "result.json").read_text())
+    assert add_per_user.main([str(runs["sas1"])]) == 1  # a leave-one-out run is refused

@@ -18,6 +18,10 @@ ranks without scoring again. :func:`metrics_from_ranks` reuses ``rank_metrics`` 
 exactly the metrics ``evaluate_loo`` reported (the same float64 sums in the same order).
 
 Ranks are stored as ``.npy`` (int32, no pickle), written atomically (:func:`save_ranks`).
+Under the user split a user has several targets and no single rank; there every
+evaluated user's own metric values are stored instead (:func:`save_user_values`: a
+float64 ``(U, M)`` matrix whose column means are the metrics, the ``M`` names in
+``result.json``).
 """
 
 from __future__ import annotations
@@ -120,4 +124,25 @@ def load_ranks(path: str | os.PathLike[str]) -> np.ndarray:
     return array.astype(np.int64)
 
 
-__all__ = ["check_ranks", "load_ranks", "metric_values", "metrics_from_ranks", "save_ranks"]
+def save_user_values(path: str | os.PathLike[str], values: np.ndarray) -> Path:
+    """Write a ``(U, M)`` matrix of per-user metric values as float64 ``.npy`` atomically."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{path}: per-user values must be a (users, metrics) matrix, "
+                         f"got shape {array.shape}")
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+    return Path(path)
+
+
+def load_user_values(path: str | os.PathLike[str], num_metrics: int) -> np.ndarray:
+    """The ``(U, num_metrics)`` float64 matrix written by :func:`save_user_values` (no pickle)."""
+    array = np.load(path, allow_pickle=False)
+    if array.ndim != 2 or array.shape[1] != num_metrics or not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{path}: expected a float (users, {num_metrics}) matrix, got {array.dtype} "
+                         f"of shape {array.shape}")
+    return array.astype(np.float64)
+
+
+__all__ = ["check_ranks", "load_ranks", "load_user_values", "metric_values", "metrics_from_ranks",
+           "save_ranks", "save_user_values"]

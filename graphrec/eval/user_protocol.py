@@ -79,7 +79,7 @@ from graphrec.eval.beyond_accuracy import BeyondAccuracy
 from graphrec.eval.blocks import BlockSums, blocked_metric_sums, check_eval_arguments
 from graphrec.eval.metrics import add_metric_sums
 from graphrec.eval.retrieval import EMPTY_ITEM, FaissItemIndex, faiss_available, multi_interest_topn
-from graphrec.eval.sharded import evaluate_sharded
+from graphrec.eval.sharded import evaluate_sharded, gather_strided
 
 DEFAULT_NS: tuple[int, ...] = (20, 50)
 _PER_USER = ("Recall", "HR", "NDCG", "NDCG_comirec")
@@ -143,13 +143,13 @@ def list_diversity(categories: Tensor) -> tuple[Tensor, Tensor]:
     return torch.where(defined, distinct / pairs.clamp_min(1.0), torch.zeros_like(pairs)), defined
 
 
-def comirec_ndcg_sums(
+def comirec_ndcg_values(
     lists: Tensor,
     target_indptr: Tensor,
     target_items: Tensor,
     ns: Sequence[int] = DEFAULT_NS,
-) -> dict[str, float]:
-    """Sums over the rows of the ComiRec-code NDCG, ``NDCG_comirec@N`` (see the module docstring).
+) -> dict[str, Tensor]:
+    """Per-row ComiRec-code NDCG, ``NDCG_comirec@N`` (see the module docstring).
 
     The released ``evaluate_full`` (THUDM/ComiRec ``src/train.py``) walks the user's
     targets in order; target ``j`` found in the recommended *set* adds
@@ -163,7 +163,7 @@ def comirec_ndcg_sums(
         ns: cut-offs.
 
     Returns:
-        ``{"NDCG_comirec@N": sum over rows}`` (float64 sums, as :func:`list_metric_sums`).
+        ``{"NDCG_comirec@N": (B,) float64 value of each row}``.
     """
     device = lists.device
     batch = lists.shape[0]
@@ -178,7 +178,7 @@ def comirec_ndcg_sums(
     longest = int(counts.max()) if counts.numel() else 0
     ideal = torch.cumsum(1.0 / torch.log2(torch.arange(max(longest, 1), device=device,
                                                        dtype=torch.float64) + 2.0), dim=0)  # (max |T_u|,)
-    out: dict[str, float] = {}
+    out: dict[str, Tensor] = {}
     for n in ns:
         top = lists[:, :n]  # (B, n)
         keys = torch.arange(batch, device=device)[:, None] * stride + top  # (B, n)
@@ -188,29 +188,37 @@ def comirec_ndcg_sums(
         dcg = zeros.index_add(0, rows, found * gain)  # (B,)
         idcg = ideal[(hits.long() - 1).clamp_min(0)]  # (B,) over the number of hits
         ndcg = torch.where(hits > 0, dcg / idcg, torch.zeros_like(dcg))  # (B,)
-        out[f"NDCG_comirec@{n}"] = float(ndcg.sum())
+        out[f"NDCG_comirec@{n}"] = ndcg
     return out
 
 
-def list_metric_sums(
+def comirec_ndcg_sums(
     lists: Tensor,
     target_indptr: Tensor,
     target_items: Tensor,
     ns: Sequence[int] = DEFAULT_NS,
-    item_category: Tensor | None = None,
 ) -> dict[str, float]:
-    """Sums of Recall@N, HR@N, NDCG@N (and Diversity@N) over the rows, plus ``count``.
+    """Sums over the rows of :func:`comirec_ndcg_values` (float64, as :func:`list_metric_sums`)."""
+    return {key: float(value.sum()) for key, value in comirec_ndcg_values(lists, target_indptr, target_items,
+                                                                           ns).items()}
+
+
+def list_metric_values(
+    lists: Tensor,
+    target_indptr: Tensor,
+    target_items: Tensor,
+    ns: Sequence[int] = DEFAULT_NS,
+) -> dict[str, Tensor]:
+    """Per-row Recall@N, HR@N, NDCG@N and NDCG_comirec@N of ranked lists (module docstring).
 
     Args:
         lists: ``(B, n)`` ranked item ids, best first, ``n >= max(ns)`` (0 = empty slot).
         target_indptr: ``(B + 1,)``; target_items: ``(T,)`` distinct targets per row
             (every row has at least one).
         ns: cut-offs.
-        item_category: optional ``(M + 1,)`` category per item for Diversity@N.
 
     Returns:
-        float64 sums ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N" (:func:`comirec_ndcg_sums`),
-        ["Diversity@N", "diversity_count@N"], "count"}``; divide with :func:`finalize_user_metrics`.
+        ``{name: (B,) float64}``; the mean over rows of each value is the metric.
     """
     if lists.shape[1] < max(ns):
         raise ValueError(f"lists have {lists.shape[1]} columns, fewer than the largest cut-off {max(ns)}")
@@ -221,20 +229,52 @@ def list_metric_sums(
     width = lists.shape[1]
     discount = 1.0 / torch.log2(torch.arange(width, device=lists.device, dtype=torch.float64) + 2.0)  # (n,)
     ideal = torch.cumsum(discount, dim=0)  # (n,) IDCG for 1..n relevant items
-    categories = None
-    if item_category is not None:
-        categories = item_category.to(lists.device)[lists]  # (B, n)
-        categories = categories.masked_fill(lists == EMPTY_ITEM, 0)
-    comirec = comirec_ndcg_sums(lists, target_indptr, target_items, ns)
-    out: dict[str, float] = {}
+    comirec = comirec_ndcg_values(lists, target_indptr, target_items, ns)
+    out: dict[str, Tensor] = {}
     for n in ns:
         found = hits[:, :n].sum(dim=1)  # (B,)
         dcg = (hits[:, :n] * discount[:n]).sum(dim=1)  # (B,)
         idcg = ideal[(torch.clamp(num_targets, max=n) - 1).long()]  # (B,)
-        out[f"Recall@{n}"] = float((found / num_targets).sum())
-        out[f"HR@{n}"] = float((found > 0).sum())
-        out[f"NDCG@{n}"] = float((dcg / idcg).sum())
+        out[f"Recall@{n}"] = found / num_targets
+        out[f"HR@{n}"] = (found > 0).to(torch.float64)
+        out[f"NDCG@{n}"] = dcg / idcg
         out[f"NDCG_comirec@{n}"] = comirec[f"NDCG_comirec@{n}"]
+    return out
+
+
+def list_metric_sums(
+    lists: Tensor,
+    target_indptr: Tensor,
+    target_items: Tensor,
+    ns: Sequence[int] = DEFAULT_NS,
+    item_category: Tensor | None = None,
+    values_out: list[dict[str, Tensor]] | None = None,
+) -> dict[str, float]:
+    """Sums of Recall@N, HR@N, NDCG@N (and Diversity@N) over the rows, plus ``count``.
+
+    Args:
+        lists: ``(B, n)`` ranked item ids, best first, ``n >= max(ns)`` (0 = empty slot).
+        target_indptr: ``(B + 1,)``; target_items: ``(T,)`` distinct targets per row
+            (every row has at least one).
+        ns: cut-offs.
+        item_category: optional ``(M + 1,)`` category per item for Diversity@N.
+        values_out: when given, the per-row values (:func:`list_metric_values`) are appended.
+
+    Returns:
+        float64 sums ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N" (:func:`comirec_ndcg_sums`),
+        ["Diversity@N", "diversity_count@N"], "count"}``; divide with :func:`finalize_user_metrics`.
+    """
+    values = list_metric_values(lists, target_indptr, target_items, ns)
+    if values_out is not None:
+        values_out.append(values)
+    categories = None
+    if item_category is not None:
+        categories = item_category.to(lists.device)[lists]  # (B, n)
+        categories = categories.masked_fill(lists == EMPTY_ITEM, 0)
+    out: dict[str, float] = {}
+    for n in ns:
+        for name in ("Recall", "HR", "NDCG", "NDCG_comirec"):
+            out[f"{name}@{n}"] = float(values[f"{name}@{n}"].sum())
         if categories is not None:
             diversity, defined = list_diversity(categories[:, :n])
             out[f"Diversity@{n}"] = float(diversity.sum())
@@ -286,13 +326,16 @@ def user_metric_sums(
     backend: str = "torch",
     block_size: int | None = None,
     beyond_out: BeyondAccuracy | None = None,
+    values_out: list[dict[str, Tensor]] | None = None,
 ) -> dict[str, float]:
     """Metric *sums* (and ``count``) over ``rows`` of the held-out group ``which``.
 
     Mergeable: sums from disjoint row sets add up (:func:`add_sums`) to the sums
     over their union. The model's train/eval mode is restored afterwards. See
     :func:`evaluate_user_split` for the arguments; ``beyond_out``, when given, is fed every
-    block's merged lists (:mod:`graphrec.eval.beyond_accuracy`).
+    block's merged lists (:mod:`graphrec.eval.beyond_accuracy`); ``values_out``, when given,
+    receives every block's per-row values (:func:`list_metric_values`) and ``"users"`` (the
+    rows' user ids), in row order.
     """
     check_eval_arguments(which, batch_size)
     if not ns or min(ns) < 1:
@@ -325,7 +368,12 @@ def user_metric_sums(
             if beyond_out is not None:
                 beyond_out.update(lists)
             assert batch.target_indptr is not None and batch.target_items is not None
-            return list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories)
+            block_values: list[dict[str, Tensor]] | None = [] if values_out is not None else None
+            sums = list_metric_sums(lists, batch.target_indptr, batch.target_items, ns, categories,
+                                    block_values)
+            if values_out is not None and block_values:
+                values_out.append({"users": batch.user_ids.cpu(), **block_values[0]})
+            return sums
 
         return block_sums
 
@@ -350,6 +398,7 @@ def evaluate_user_split(
     backend: str = "torch",
     block_size: int | None = None,
     beyond_accuracy: bool = False,
+    return_values: bool = False,
 ) -> dict[str, Any]:
     """User-split metrics of ``model`` on the validation or test users.
 
@@ -374,6 +423,11 @@ def evaluate_user_split(
         beyond_accuracy: also compute Novelty@N, CategoryShare@N and Coverage@N of the
             merged lists (``N`` in ``ns``; :mod:`graphrec.eval.beyond_accuracy`, with the
             split's training counts), returned under ``"beyond_accuracy"``; off by default.
+        return_values: also return every evaluated user's own value of each metric under
+            ``"per_user"`` (not JSON; pop it before writing the metrics): ``{"users": (R,)
+            int64 user ids, name: (R,) float64}`` for Recall/HR/NDCG/NDCG_comirec @N, in the
+            order of ``rows``, whose means are the metrics (gathered from every rank under
+            sharding). :mod:`graphrec.compare` pairs runs user by user on them.
 
     Returns:
         ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N", ["Diversity@N"]}`` means, plus
@@ -385,14 +439,26 @@ def evaluate_user_split(
     if beyond_accuracy:
         categories = _resolve_categories(split, item_category)
         beyond = BeyondAccuracy(split.train_item_counts(), categories, ns)  # type: ignore[attr-defined]
+    collected: list[dict[str, Tensor]] | None = [] if return_values else None
     metrics = evaluate_sharded(
         rows,
         lambda local: user_metric_sums(model, split, which, local, ns, batch_size, device, item_category,
-                                       mask_history, backend, block_size, beyond_out=beyond),
+                                       mask_history, backend, block_size, beyond_out=beyond,
+                                       values_out=collected),
         finalize_user_metrics, shard, mask_history,
     )
     if beyond is not None:
         metrics["beyond_accuracy"] = beyond.result(shard)
+    if collected is None:
+        return metrics
+    names = ["users", *(f"{name}@{n}" for n in ns for name in ("Recall", "HR", "NDCG", "NDCG_comirec"))]
+    per_user: dict[str, np.ndarray] = {}
+    for name in names:
+        empty = torch.zeros(0, dtype=torch.int64 if name == "users" else torch.float64)
+        parts = [block[name].cpu() for block in collected]
+        local = (torch.cat(parts) if parts else empty).numpy()  # (R_local,)
+        per_user[name] = gather_strided(local, len(rows), shard)  # (R,) row order
+    metrics["per_user"] = per_user
     return metrics
 
 
@@ -400,10 +466,12 @@ __all__ = [
     "DEFAULT_NS",
     "add_sums",
     "comirec_ndcg_sums",
+    "comirec_ndcg_values",
     "evaluate_user_split",
     "finalize_user_metrics",
     "list_diversity",
     "list_metric_sums",
+    "list_metric_values",
     "target_hits",
     "user_metric_sums",
 ]

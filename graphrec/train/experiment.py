@@ -20,7 +20,11 @@
    evaluated user's 1-based test rank, masked and unmasked, beside it
    (:data:`RANK_FILES`, int32 ``.npy``, named in ``result["ranks"]``) and the test
    metrics of head and tail users (``metrics.test_masked_by_group`` /
-   ``test_unmasked_by_group``, :mod:`graphrec.eval.head_tail`). Under both protocols the
+   ``test_unmasked_by_group``, :mod:`graphrec.eval.head_tail`). Under the user split, which
+   has several targets per user and so no single rank, it writes every evaluated user's
+   own test metric values instead (:data:`USER_VALUE_FILES`, float64 ``(U, M)`` ``.npy``,
+   named with the ``M`` metric names in ``result["per_user"]``). Either lets
+   :mod:`graphrec.compare` pair runs user by user. Under both protocols the
    test's top-N lists (N = 20, 50 under leave-one-out, the protocol's N under the user
    split) also give novelty, category share and catalogue coverage
    (``metrics.test_masked_beyond`` / ``test_unmasked_beyond``,
@@ -53,7 +57,7 @@ from graphrec.distributed import resolve_device
 from graphrec.eval.head_tail import head_users, metrics_by_group
 from graphrec.eval.loo import evaluate_loo
 from graphrec.eval.metrics import DEFAULT_KS
-from graphrec.eval.ranks import save_ranks
+from graphrec.eval.ranks import save_ranks, save_user_values
 from graphrec.experiment_config import ExperimentConfig, build_experiment_config, build_model, load_data
 from graphrec.models.base import SequentialRecommender
 from graphrec.outputs import RunLock, check_inside, check_output_dir, claim_output_dir
@@ -76,6 +80,9 @@ RESULT_FILE = "result.json"
 #: leave-one-out: the per-user test ranks (int32 ``.npy``, rows of ``split.eval_users``) beside result.json
 RANK_FILES = {"users": "ranks_users.npy", "test_masked": "ranks_test_masked.npy",
               "test_unmasked": "ranks_test_unmasked.npy"}
+#: user split: every evaluated user's test metric values (float64 ``(U, M)`` ``.npy``) beside result.json
+USER_VALUE_FILES = {"users": "per_user_users.npy", "test_masked": "per_user_test_masked.npy",
+                    "test_unmasked": "per_user_test_unmasked.npy"}
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -163,6 +170,7 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
 
     test_ranks: dict[bool, np.ndarray] = {}  # mask_history -> (U_eval,) 1-based ranks of the test
     test_beyond: dict[bool, dict[str, float]] = {}  # mask_history -> novelty / category share / coverage
+    test_values: dict[bool, dict[str, np.ndarray]] = {}  # user split: mask_history -> per-user values
 
     def evaluator(m: SequentialRecommender, which: str, mask: bool | None = None) -> dict[str, Any]:
         masked = cfg.mask_history_eval if mask is None else mask
@@ -174,11 +182,14 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
             test_beyond[masked] = metrics.pop("beyond_accuracy")
             return metrics
         if which == "test":  # the top-N lists of the test also give novelty, category share, coverage
+            extra = {"return_values": True} if cfg.protocol == "user" else {}
             metrics = protocol.evaluate(
                 m, split, which, batch_size=tcfg.eval_batch_size,
-                mask_history=masked, device=device, shard=True, beyond_accuracy=True, **eval_opts,
+                mask_history=masked, device=device, shard=True, beyond_accuracy=True, **extra, **eval_opts,
             )
             test_beyond[masked] = metrics.pop("beyond_accuracy")
+            if "per_user" in metrics:
+                test_values[masked] = metrics.pop("per_user")
             return metrics
         return protocol.evaluate(
             m, split, which, batch_size=tcfg.eval_batch_size,
@@ -237,11 +248,21 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
             result["metrics"][f"{key}_by_group"] = metrics_by_group(
                 test_ranks[masked_flag], split.eval_users, head, ks)
         result["ranks"] = {**RANK_FILES, "base": 1, "dtype": "int32", "num_users": int(len(split.eval_users))}
+    value_names: list[str] = []
+    if set(test_values) == {True, False}:
+        value_names = [name for name in test_values[True] if name != "users"]
+        result["per_user"] = {**USER_VALUE_FILES, "metrics": value_names, "dtype": "float64",
+                              "num_users": int(len(test_values[True]["users"]))}
     if info.is_main:
         if "ranks" in result:  # the ranks first, so that result.json names files that exist
             save_ranks(out_dir / RANK_FILES["users"], split.eval_users)
             save_ranks(out_dir / RANK_FILES["test_masked"], test_ranks[True])
             save_ranks(out_dir / RANK_FILES["test_unmasked"], test_ranks[False])
+        if "per_user" in result:  # likewise the per-user values first
+            save_ranks(out_dir / USER_VALUE_FILES["users"], test_values[True]["users"])
+            for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
+                matrix = np.stack([test_values[masked_flag][name] for name in value_names], axis=1)  # (U, M)
+                save_user_values(out_dir / USER_VALUE_FILES[key], matrix)
         write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 
@@ -249,6 +270,7 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
 __all__ = [
     "PROTOCOLS",
     "RANK_FILES",
+    "USER_VALUE_FILES",
     "ExperimentConfig",
     "LoadedRun",
     "ProtocolSpec",

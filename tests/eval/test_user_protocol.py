@@ -17,6 +17,7 @@ from graphrec.eval.user_protocol import (
     finalize_user_metrics,
     list_diversity,
     list_metric_sums,
+    list_metric_values,
     target_hits,
     user_metric_sums,
 )
@@ -58,6 +59,18 @@ def test_recall_hr_ndcg_hand_worked() -> None:
     assert ndcg0_4 == pytest.approx(0.498189, abs=1e-6)
     means = finalize_user_metrics(sums)
     assert means["HR@4"] == pytest.approx(2 / 3)
+    # the same rows one by one (what paired comparisons of runs use), and handed out by the sums
+    collected: list[dict[str, torch.Tensor]] = []
+    again = list_metric_sums(lists, indptr, items, ns=(2, 4), values_out=collected)
+    values = list_metric_values(lists, indptr, items, ns=(2, 4))
+    assert again == sums and len(collected) == 1
+    assert values["Recall@4"].tolist() == pytest.approx([2 / 3, 1.0, 0.0])
+    assert values["HR@2"].tolist() == [1.0, 1.0, 0.0]
+    assert values["NDCG@2"].tolist() == pytest.approx([ndcg0_2, G3, 0.0])
+    assert values["NDCG@4"].tolist() == pytest.approx([ndcg0_4, G3, 0.0])
+    for name, row in values.items():
+        assert row.dtype == torch.float64 and float(row.sum()) == pytest.approx(sums[name], rel=1e-12)
+        assert torch.equal(collected[0][name], row)
     assert means["NDCG@2"] == pytest.approx((ndcg0_2 + G3) / 3)
 
 

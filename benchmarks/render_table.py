@@ -146,6 +146,15 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("ICLRec", "iclrec_ce_sports"),
          ("SASRec, full CE", "sasrec_ce_sports"),
      ]),
+    ("HPCL4SR and the multi-interest baselines, Ta-Feng (the paper's data), user split", "unmasked",
+     ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [
+         ("HPCL4SR", "hpcl4sr_tafeng_user*"),
+         ("ComiRec-SA", "comirec_sa_tafeng_user*"),
+         ("ComiRec-DR", "comirec_dr_tafeng_user"),
+         ("MIND", "mind_tafeng_user"),
+         ("SASRec (1 vector)", "sasrec_ce_tafeng_user"),
+         ("GRU4Rec (1 vector)", "gru4rec_ce_tafeng_user"),
+     ]),
     ("HPCL4SR Table 3 rows, Amazon Beauty, user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@50"], [
          ("HPCL4SR (full)", "hpcl4sr_beauty_user*"),

@@ -243,7 +243,10 @@ def _intent_coverage(model: MultiInterestRecommender, split: UserSplit, truth: A
 
 
 def test_multi_interest_extraction_recovers_planted_intents() -> None:
-    """On synthetic users who mix 2 of 4 planted intents, 4 interests cover more of them than 1 (~2 s)."""
+    """On synthetic users who mix 2 of 4 planted intents, 4 interests cover more of them than 1 (~4 s).
+
+    ComiRec-SA with 4 interests and HPCL4SR (paper's loss weights) against ComiRec-SA with one.
+    """
     from graphrec.data.synthetic import generate_synthetic_with_truth
 
     data, truth = generate_synthetic_with_truth(num_users=400, num_items=120, num_categories=12,
@@ -257,15 +260,20 @@ def test_multi_interest_extraction_recovers_planted_intents() -> None:
         return protocol.evaluate(m, split, which, batch_size=256, mask_history=False,
                                  device=torch.device("cpu"), shard=False, ns=(20,))
 
-    for k in (1, 4):
-        model = _model("comirec_sa", split, num_interests=k, hidden_size=16, num_negatives=64)
+    for name, k in (("comirec_sa", 1), ("comirec_sa", 4), ("hpcl4sr", 4)):
+        model = _model(name, split, num_interests=k, hidden_size=16, num_negatives=64)
+        weights = {"rec": 1.0, "class": 0.1, "mulcl": 1.0} if name == "hpcl4sr" else {}
         cfg = TrainConfig(epochs=30, batch_size=64, lr=5e-3, progress=False, seed=0, metric="Recall@20",
-                          eval_every=100)
+                          eval_every=100, loss_weights=weights)
         Trainer(model, split, cfg, evaluator=evaluator).fit()
-        coverage[k] = _intent_coverage(model, split, truth)
-        recall[k] = evaluator(model, "test")["Recall@20"]
-    assert coverage[4] > coverage[1] + 0.1  # measured 0.65 against 0.48
-    assert recall[4] > 0.4  # an untrained model: 0.22
+        coverage[name, k] = _intent_coverage(model, split, truth)
+        recall[name, k] = evaluator(model, "test")["Recall@20"]
+    single = coverage["comirec_sa", 1]
+    assert coverage["comirec_sa", 4] > single + 0.1  # measured 0.65 against 0.48
+    assert recall["comirec_sa", 4] > 0.4  # an untrained model: 0.22
+    # HPCL4SR's fused interests M_u: measured 0.74 (seeds 1, 2: 0.85, 0.56). Its Recall@20 after these
+    # 30 epochs is lower (0.17-0.37): its capsule interests learn more slowly here than attention's
+    assert coverage["hpcl4sr", 4] > single + 0.1
 
 
 def _loss_and_item_gradient(model: MultiInterestRecommender, batch: Any) -> tuple[Any, torch.Tensor, dict]:

@@ -11,10 +11,11 @@ import pytest
 
 from graphrec.data.load import load_dataset
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.user_split import UserSplit
 from graphrec.eval.head_tail import head_users
 from graphrec.eval.metrics import metric_names
 from graphrec.eval.ranks import metrics_from_ranks
-from graphrec.train.experiment import RANK_FILES, ExperimentConfig, run_experiment
+from graphrec.train.experiment import RANK_FILES, USER_VALUE_FILES, ExperimentConfig, run_experiment
 
 DATA_OPTIONS = {"num_users": 70, "num_items": 40, "num_categories": 9, "num_intents": 3, "mean_length": 6.0,
                 "seed": 2}
@@ -66,8 +67,23 @@ def test_ranks_and_groups_beside_the_result(tmp_path: Path, mask: bool) -> None:
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_user_protocol_keeps_no_ranks(tmp_path: Path) -> None:
+def test_user_protocol_keeps_per_user_values_instead_of_ranks(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = run_experiment(_cfg(out, protocol="user", protocol_options={"seed": 0}))
     assert "ranks" not in result and "test_masked_by_group" not in result["metrics"]
     assert not list(out.glob("ranks_*.npy"))
+    files = json.loads((out / "result.json").read_text())["per_user"]
+    names = {files[k] for k in ("users", "test_masked", "test_unmasked")}
+    assert files == result["per_user"] and names == set(USER_VALUE_FILES.values())
+    split = UserSplit.build(load_dataset("synthetic", **DATA_OPTIONS), max_len=10, seed=0)
+    users = np.load(out / files["users"], allow_pickle=False)
+    np.testing.assert_array_equal(users, split.test.users)  # every test user, in the split's order
+    assert files["num_users"] == len(users) == result["metrics"]["test"]["num_users"]
+    for variant in ("test_masked", "test_unmasked"):
+        values = np.load(out / files[variant], allow_pickle=False)  # (U, M) float64
+        assert values.dtype == np.float64 and values.shape == (len(users), len(files["metrics"]))
+        for j, name in enumerate(files["metrics"]):  # each column's mean is the recorded metric
+            recorded = result["metrics"][variant][name]
+            assert values[:, j].mean() == pytest.approx(recorded, rel=1e-12, abs=1e-15)
+        recall = values[:, files["metrics"].index("Recall@20")]
+        assert recall.min() >= 0.0 and recall.max() <= 1.0

@@ -23,11 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from graphrec.atomic import write_json_atomic
-from graphrec.eval.ranks import save_ranks, save_user_values
 from graphrec.eval.user_protocol import evaluate_user_split
 from graphrec.protocols import eval_options
 from graphrec.runs import load_run
-from graphrec.train.experiment import USER_VALUE_FILES
+from graphrec.train.experiment import per_user_entry, save_per_user_values
 
 #: the recorded and recomputed test metrics must agree to this relative tolerance
 TOLERANCE = 1e-6
@@ -68,12 +67,8 @@ def add_per_user(run_dir: Path) -> str:
     if "per_user" in result:
         return f"{run_dir}: already holds per-user values"
     names, values = per_user_values(run_dir)
-    save_ranks(run_dir / USER_VALUE_FILES["users"], values["masked"]["users"])
-    for view in ("masked", "unmasked"):
-        matrix = np.stack([values[view][name] for name in names], axis=1)  # (U, M)
-        save_user_values(run_dir / USER_VALUE_FILES[f"test_{view}"], matrix)
-    result["per_user"] = {**USER_VALUE_FILES, "metrics": names, "dtype": "float64",
-                          "num_users": int(len(values["masked"]["users"])),
+    save_per_user_values(run_dir, values["masked"], values["unmasked"])
+    result["per_user"] = {**per_user_entry(values["masked"]),
                           "source": "recomputed from the best weights by benchmarks/add_per_user.py"}
     write_json_atomic(run_dir / "result.json", result)
     recall = float(np.mean(values["unmasked"][names[0]]))

@@ -101,6 +101,10 @@ class MultiInterestModel(Protocol):
     def item_embeddings(self) -> Tensor: ...
 
 
+#: the per-row metrics of a ranked list against its targets (:func:`list_metric_values`)
+LIST_METRICS = ("Recall", "HR", "NDCG", "NDCG_comirec")
+
+
 def target_hits(lists: Tensor, target_indptr: Tensor, target_items: Tensor) -> Tensor:
     """``(B, n)`` bool: whether ``lists[b, r]`` is one of row ``b``'s targets.
 
@@ -273,7 +277,7 @@ def list_metric_sums(
         categories = categories.masked_fill(lists == EMPTY_ITEM, 0)
     out: dict[str, float] = {}
     for n in ns:
-        for name in ("Recall", "HR", "NDCG", "NDCG_comirec"):
+        for name in LIST_METRICS:
             out[f"{name}@{n}"] = float(values[f"{name}@{n}"].sum())
         if categories is not None:
             diversity, defined = list_diversity(categories[:, :n])
@@ -451,7 +455,7 @@ def evaluate_user_split(
         metrics["beyond_accuracy"] = beyond.result(shard)
     if collected is None:
         return metrics
-    names = ["users", *(f"{name}@{n}" for n in ns for name in ("Recall", "HR", "NDCG", "NDCG_comirec"))]
+    names = ["users", *(f"{name}@{n}" for n in ns for name in LIST_METRICS)]
     per_user: dict[str, np.ndarray] = {}
     for name in names:
         empty = torch.zeros(0, dtype=torch.int64 if name == "users" else torch.float64)
@@ -464,6 +468,7 @@ def evaluate_user_split(
 
 __all__ = [
     "DEFAULT_NS",
+    "LIST_METRICS",
     "add_sums",
     "comirec_ndcg_sums",
     "comirec_ndcg_values",

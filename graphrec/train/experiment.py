@@ -94,6 +94,21 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 
+def per_user_entry(values: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``result["per_user"]`` for the user-split test's per-user values (``{"users", name: (U,)}``)."""
+    names = [name for name in values if name != "users"]
+    return {**USER_VALUE_FILES, "metrics": names, "dtype": "float64", "num_users": int(len(values["users"]))}
+
+
+def save_per_user_values(out_dir: Path, masked: dict[str, np.ndarray],
+                         unmasked: dict[str, np.ndarray]) -> None:
+    """Write :data:`USER_VALUE_FILES`: the users and a ``(U, M)`` matrix per test variant, atomically."""
+    names = per_user_entry(masked)["metrics"]
+    save_ranks(out_dir / USER_VALUE_FILES["users"], masked["users"])
+    for key, values in (("test_masked", masked), ("test_unmasked", unmasked)):
+        save_user_values(out_dir / USER_VALUE_FILES[key], np.stack([values[name] for name in names], axis=1))
+
+
 def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None,
                    overwrite: bool = False) -> dict[str, Any]:
     """Run one experiment and write ``<output_dir>/result.json`` (see the module docstring).
@@ -248,21 +263,15 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
             result["metrics"][f"{key}_by_group"] = metrics_by_group(
                 test_ranks[masked_flag], split.eval_users, head, ks)
         result["ranks"] = {**RANK_FILES, "base": 1, "dtype": "int32", "num_users": int(len(split.eval_users))}
-    value_names: list[str] = []
     if set(test_values) == {True, False}:
-        value_names = [name for name in test_values[True] if name != "users"]
-        result["per_user"] = {**USER_VALUE_FILES, "metrics": value_names, "dtype": "float64",
-                              "num_users": int(len(test_values[True]["users"]))}
+        result["per_user"] = per_user_entry(test_values[True])
     if info.is_main:
         if "ranks" in result:  # the ranks first, so that result.json names files that exist
             save_ranks(out_dir / RANK_FILES["users"], split.eval_users)
             save_ranks(out_dir / RANK_FILES["test_masked"], test_ranks[True])
             save_ranks(out_dir / RANK_FILES["test_unmasked"], test_ranks[False])
         if "per_user" in result:  # likewise the per-user values first
-            save_ranks(out_dir / USER_VALUE_FILES["users"], test_values[True]["users"])
-            for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
-                matrix = np.stack([test_values[masked_flag][name] for name in value_names], axis=1)  # (U, M)
-                save_user_values(out_dir / USER_VALUE_FILES[key], matrix)
+            save_per_user_values(out_dir, test_values[True], test_values[False])
         write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 
@@ -280,6 +289,8 @@ __all__ = [
     "load_data",
     "load_run",
     "peak_memory_mb",
+    "per_user_entry",
     "resolve_protocol",
     "run_experiment",
+    "save_per_user_values",
 ]

@@ -140,10 +140,11 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("BERT4Rec", "bert4rec_beauty"),
          ("S4Rec w/o GR", "s4rec_no_gr_beauty"),
      ]),
-    ("S4Rec family, Amazon Sports, leave-one-out (history masked)", "masked",
+    ("S4Rec family and DSSRec, Amazon Sports, leave-one-out (history masked)", "masked",
      ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
          ("S4Rec", "s4rec_sports"),
          ("ICLRec", "iclrec_ce_sports"),
+         ("DSSRec", "dssrec_sports"),
          ("SASRec, full CE", "sasrec_ce_sports"),
      ]),
     ("HPCL4SR and the multi-interest baselines, Ta-Feng (the paper's data), user split", "unmasked",
@@ -177,7 +178,7 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("SASRec (1 vector)", "sasrec_ce_beauty_user"),
          ("GRU4Rec (1 vector)", "gru4rec_ce_beauty_user"),
      ]),
-    ("DSSRec, Amazon Beauty, leave-one-out (history masked)", "masked",
+    ("DSSRec and its ablations (DSIE beside it), Amazon Beauty, leave-one-out (history masked)", "masked",
      ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
          ("DSSRec (full)", "dssrec_beauty_s20??"),
          ("w/o seq2seq", "dssrec_no_s2s_beauty"),
@@ -186,6 +187,7 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("s2s negatives from other rows", "dssrec_other_rows_beauty"),
          ("other rows, s2s weight 1", "dssrec_other_rows_w1_beauty"),
          ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
+         ("DSIE (leave-one-out run)", "dsie_beauty_loo"),
      ]),
     ("DSIE, Amazon Beauty, user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@50", "HR@50", "Novelty@50"], [
@@ -200,6 +202,12 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("ComiRec-SA", "comirec_sa_beauty_user*"),
          ("ComiRec-DR", "comirec_dr_beauty_user"),
          ("SASRec (1 vector)", "sasrec_ce_beauty_user"),
+     ]),
+    ("HPCL4SR, DSIE and ComiRec-SA, Amazon Sports, user split", "unmasked",
+     ["Recall@20", "Recall@50", "NDCG@20", "HR@50", "Novelty@50"], [
+         ("HPCL4SR", "hpcl4sr_sports_user"),
+         ("DSIE", "dsie_sports_user"),
+         ("ComiRec-SA", "comirec_sa_sports_user"),
      ]),
 ]
 

@@ -172,6 +172,8 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     ("HPCL4SR and the baselines, Amazon Beauty, user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@50"], [
          ("HPCL4SR", "hpcl4sr_beauty_user*"),
+         ("HPCL4SR: base (Table 3)", "hpcl4sr_base_beauty_user"),
+         ("HPCL4SR: base + class (Table 3)", "hpcl4sr_base_class_beauty_user"),
          ("ComiRec-SA", "comirec_sa_beauty_user*"),
          ("ComiRec-DR", "comirec_dr_beauty_user"),
          ("MIND", "mind_beauty_user"),

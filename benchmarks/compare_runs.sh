@@ -33,6 +33,7 @@ compare compare_s4rec_vs_sasrec_ce_beauty_masked masked "$(seeds s4rec_beauty)" 
 compare compare_s4rec_sr_vs_s4rec_beauty_masked masked s4rec_sr_beauty "$(seeds s4rec_beauty)"
 compare compare_cl4srec_vs_sasrec_ce_beauty_masked masked cl4srec_ce_beauty "$(seeds sasrec_ce_beauty)"
 compare compare_dssrec_vs_sasrec_ce_beauty_masked masked "$(seeds dssrec_beauty)" "$(seeds sasrec_ce_beauty)"
+compare compare_dsie_vs_sasrec_ce_beauty_masked masked dsie_beauty_loo "$(seeds sasrec_ce_beauty)"
 # user split (first seed named without a suffix), not masked (ComiRec's protocol)
 compare compare_hpcl4sr_vs_comirec_sa_tafeng_user unmasked \
   "hpcl4sr_tafeng_user hpcl4sr_tafeng_user_s2025 hpcl4sr_tafeng_user_s2026" \
@@ -45,8 +46,16 @@ compare compare_hpcl4sr_vs_comirec_sa_beauty_user unmasked \
   "hpcl4sr_beauty_user hpcl4sr_beauty_user_s2025 hpcl4sr_beauty_user_s2026" \
   "comirec_sa_beauty_user comirec_sa_beauty_user_s2025 comirec_sa_beauty_user_s2026" \
   Recall@20 Recall@50 NDCG@20 HR@20
+compare compare_hpcl4sr_vs_sasrec_ce_beauty_user unmasked \
+  "hpcl4sr_beauty_user hpcl4sr_beauty_user_s2025 hpcl4sr_beauty_user_s2026" sasrec_ce_beauty_user \
+  Recall@20 Recall@50 NDCG@20 HR@20
+compare compare_hpcl4sr_vs_comirec_dr_beauty_user unmasked \
+  "hpcl4sr_beauty_user hpcl4sr_beauty_user_s2025 hpcl4sr_beauty_user_s2026" comirec_dr_beauty_user \
+  Recall@20 Recall@50 NDCG@20 HR@20
 compare compare_dsie_vs_comirec_sa_beauty_user unmasked "$(seeds dsie_beauty_user)" \
   "comirec_sa_beauty_user comirec_sa_beauty_user_s2025 comirec_sa_beauty_user_s2026" \
   Recall@20 Recall@50 NDCG@50 HR@50
 compare compare_dsie_vs_sasrec_ce_beauty_user unmasked "$(seeds dsie_beauty_user)" sasrec_ce_beauty_user \
+  Recall@20 Recall@50 NDCG@50 HR@50
+compare compare_dsie_vs_comirec_sa_sports_user unmasked dsie_sports_user comirec_sa_sports_user \
   Recall@20 Recall@50 NDCG@50 HR@50

@@ -26,7 +26,8 @@ for seed in 2024 2025 2026; do
 done
 record dssrec_sports   "DSSRec"                "$S" $DSSREC $LOO
 record dsie_sports_user "DSIE"                 "$S" $DSIE "${USER[@]}"
-record dsie_beauty_loo "DSIE, leave-one-out"   "$B" $DSIE --protocol loo mask_history_eval=true train.metric=NDCG@10 \
+record dsie_beauty_loo "DSIE, leave-one-out"   "$B" $DSIE --protocol loo "protocol_options={}" \
+  mask_history_eval=true train.metric=NDCG@10 \
   train.max_len=30 train.epochs=100 train.patience=10 train.lr=0.005 train.batch_size=128
 # DSSRec ablations (a term the configuration does not return gets no weight)
 record dssrec_no_s2s_beauty   "DSSRec w/o seq2seq"            "$B" $DSSREC $LOO model.seq2seq=false "train.loss_weights={rec: 1.0}"
@@ -43,7 +44,10 @@ record dsie_no_global_beauty_user "DSIE w/o global scale" "$B" $DSIE "${USER[@]}
   model.contrastive=false "train.loss_weights={rec: 1.0, orth: 0.1}"
 record dsie_no_cl_beauty_user "DSIE w/o shuffle contrast" "$B" $DSIE "${USER[@]}" model.contrastive=false \
   "train.loss_weights={rec: 1.0, orth: 0.1}"
-for k in 1 2 6; do
+# one interest has no pair to keep orthogonal: K = 1 trains without that term
+record dsie_k1_beauty_user "DSIE, K = 1" "$B" $DSIE "${USER[@]}" model.num_interests=1 \
+  "train.loss_weights={rec: 1.0, cl: 0.1}"
+for k in 2 6; do
   record "dsie_k${k}_beauty_user" "DSIE, K = $k" "$B" $DSIE "${USER[@]}" model.num_interests=$k
 done
 for tau in 0.05 1.0; do

@@ -66,3 +66,6 @@ for d in tafeng beauty; do
 done
 run hpcl4sr_sports_user    "HPCL4SR"    "$S" hpcl4sr_beauty    $MI
 run comirec_sa_sports_user "ComiRec-SA" "$S" comirec_sa_beauty $MI
+# the other baselines DSIE's Sports row is read against (benchmarks/run_dssrec_dsie.sh)
+run comirec_dr_sports_user "ComiRec-DR"        "$S" comirec_dr_beauty $MI
+run sasrec_ce_sports_user  "SASRec (1 vector)" "$S" sasrec_ce_beauty  $SINGLE

@@ -214,11 +214,13 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("ComiRec-DR", "comirec_dr_beauty_user"),
          ("SASRec (1 vector)", "sasrec_ce_beauty_user"),
      ]),
-    ("HPCL4SR, DSIE and ComiRec-SA, Amazon Sports, user split", "unmasked",
+    ("HPCL4SR, DSIE and the baselines, Amazon Sports, user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@50", "Novelty@50"], [
          ("HPCL4SR", "hpcl4sr_sports_user"),
          ("DSIE", "dsie_sports_user"),
          ("ComiRec-SA", "comirec_sa_sports_user"),
+         ("ComiRec-DR", "comirec_dr_sports_user"),
+         ("SASRec (1 vector)", "sasrec_ce_sports_user"),
      ]),
 ]
 

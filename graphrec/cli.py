@@ -178,7 +178,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                     "protocol and data (or --data).",
         epilog="examples:\n  graphrec evaluate runs/beauty\n"
                "  graphrec evaluate runs/beauty --split valid --mask-history\n"
-               "  graphrec evaluate runs/beauty/best.pt --json metrics.json",
+               "  graphrec evaluate runs/beauty/best.pt --json metrics.json\n"
+               "  graphrec evaluate runs/beauty --beyond-accuracy",
         formatter_class=_formatter,
     )
     evaluate.add_argument("run", type=Path, help="run directory or checkpoint file")
@@ -186,6 +187,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--mask-history", action="store_true", help="mask the user's earlier items")
     evaluate.add_argument("--data", help="evaluate on this dataset instead of the run's")
     evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--beyond-accuracy", action="store_true",
+                          help="also report novelty, category share and coverage of the top-N lists")
     evaluate.add_argument("--json", type=Path, help="also write the metrics to this file")
     evaluate.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     evaluate.set_defaults(handler=_run_evaluate)
@@ -195,7 +198,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from graphrec.runs import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(args.run, which=args.split, mask_history=args.mask_history,
-                                  data=args.data, device=args.device)
+                                  data=args.data, device=args.device,
+                                  beyond_accuracy=args.beyond_accuracy)
     text = json.dumps(metrics, indent=2)
     print(text)
     if args.json:

@@ -106,6 +106,7 @@ def evaluate_checkpoint(
     data: str | SequenceDataset | None = None,
     batch_size: int | None = None,
     device: str | None = None,
+    beyond_accuracy: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint written by :func:`run_experiment` (see :func:`load_run`).
 
@@ -116,6 +117,9 @@ def evaluate_checkpoint(
         data: evaluate on this dataset instead of the run's.
         batch_size: users per block (default: the run's ``eval_batch_size``).
         device: where to evaluate.
+        beyond_accuracy: also compute novelty, category share and coverage of the
+            recommended lists (:mod:`graphrec.eval.beyond_accuracy`), under
+            ``"beyond_accuracy"``.
 
     Returns:
         The protocol's metrics plus ``checkpoint``, ``epoch``, ``which`` and ``data_checksum``.
@@ -127,7 +131,7 @@ def evaluate_checkpoint(
     metrics = protocol.evaluate(
         run.model, run.split, which, batch_size=batch_size or cfg.train.eval_batch_size,
         mask_history=cfg.mask_history_eval if mask_history is None else mask_history,
-        device=run.device, shard=True, **eval_opts,
+        device=run.device, shard=True, beyond_accuracy=beyond_accuracy, **eval_opts,
     )
     metrics.update({"checkpoint": str(run.checkpoint), "epoch": run.epoch, "which": which,
                     "data_checksum": run.dataset.checksum()})

@@ -41,6 +41,17 @@ def test_evaluate_reproduces_the_recorded_test_metrics(run_dir: Path, capsys: py
         assert metrics[key] == pytest.approx(recorded[key], abs=1e-9)
 
 
+def test_evaluate_beyond_accuracy_reproduces_the_recorded_novelty(run_dir: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--split", "test", "--beyond-accuracy"]) == 0
+    beyond = json.loads(capsys.readouterr().out)["beyond_accuracy"]
+    recorded = json.loads((run_dir / "result.json").read_text())["metrics"]["test_unmasked_beyond"]
+    assert set(beyond) == set(recorded) and "Novelty@20" in beyond
+    for key, value in recorded.items():
+        assert beyond[key] == pytest.approx(value, abs=1e-9)
+
+
 def test_recommend_csv_excludes_seen_items(run_dir: Path, capsys: pytest.CaptureFixture) -> None:
     from graphrec.data.load import load_dataset
 

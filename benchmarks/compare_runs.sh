@@ -34,6 +34,7 @@ compare compare_s4rec_sr_vs_s4rec_beauty_masked masked s4rec_sr_beauty "$(seeds 
 compare compare_cl4srec_vs_sasrec_ce_beauty_masked masked cl4srec_ce_beauty "$(seeds sasrec_ce_beauty)"
 compare compare_dssrec_vs_sasrec_ce_beauty_masked masked "$(seeds dssrec_beauty)" "$(seeds sasrec_ce_beauty)"
 compare compare_dsie_vs_sasrec_ce_beauty_masked masked dsie_beauty_loo "$(seeds sasrec_ce_beauty)"
+compare compare_dssrec_vs_sasrec_ce_sports_masked masked dssrec_sports sasrec_ce_sports
 # user split (first seed named without a suffix), not masked (ComiRec's protocol)
 compare compare_hpcl4sr_vs_comirec_sa_tafeng_user unmasked \
   "hpcl4sr_tafeng_user hpcl4sr_tafeng_user_s2025 hpcl4sr_tafeng_user_s2026" \
@@ -58,4 +59,6 @@ compare compare_dsie_vs_comirec_sa_beauty_user unmasked "$(seeds dsie_beauty_use
 compare compare_dsie_vs_sasrec_ce_beauty_user unmasked "$(seeds dsie_beauty_user)" sasrec_ce_beauty_user \
   Recall@20 Recall@50 NDCG@50 HR@50
 compare compare_dsie_vs_comirec_sa_sports_user unmasked dsie_sports_user comirec_sa_sports_user \
+  Recall@20 Recall@50 NDCG@50 HR@50
+compare compare_dsie_vs_sasrec_ce_sports_user unmasked dsie_sports_user sasrec_ce_sports_user \
   Recall@20 Recall@50 NDCG@50 HR@50

@@ -15,16 +15,13 @@ runs without a checkpoint, are left as they are (with a message).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record import REPO_ROOT  # noqa: E402
+from record import backfill_records  # noqa: E402
 
-from graphrec.atomic import write_json_atomic  # noqa: E402
 from graphrec.runs import evaluate_checkpoint  # noqa: E402
 
 TOLERANCE = 1e-6  # re-evaluation is deterministic on the same machine; this only absorbs float noise
@@ -49,40 +46,21 @@ def beyond_of_run(run_dir: Path, recorded_test: dict[str, dict[str, Any]]) -> di
     return out
 
 
+def _beyond_of_record(run_dir: Path, record: dict[str, Any]) -> dict[str, dict[str, float]]:
+    if not (run_dir / "checkpoints" / "best.pt").is_file():
+        raise FileNotFoundError(f"no best checkpoint in {run_dir}")
+    return beyond_of_run(run_dir, record["test"])
+
+
+def _summary(record: dict[str, Any]) -> str:
+    first = next(iter(record["test_beyond"].values()))
+    return f"Novelty@20 {first['Novelty@20']:.3f}, Coverage@20 {first['Coverage@20']:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("records", nargs="+", type=Path, help="benchmark records (JSON)")
-    parser.add_argument("--runs", type=Path, default=REPO_ROOT / "runs" / "bench",
-                        help="folder of the run folders, one per record name (default: runs/bench)")
-    args = parser.parse_args(argv)
-    failed = 0
-    for path in args.records:
-        if not path.is_file():
-            print(f"{path}: no such record", file=sys.stderr)
-            failed += 1
-            continue
-        record = json.loads(path.read_text())
-        if record.get("test_beyond"):
-            print(f"{path}: already has novelty and coverage")
-            continue
-        run_dir = args.runs / record["name"]
-        if not (run_dir / "checkpoints" / "best.pt").is_file():
-            print(f"{path}: no best checkpoint in {run_dir}", file=sys.stderr)
-            failed += 1
-            continue
-        try:
-            record["test_beyond"] = beyond_of_run(run_dir, record["test"])
-        except (FileNotFoundError, ValueError) as err:
-            print(f"{path}: {err}", file=sys.stderr)
-            failed += 1
-            continue
-        record["test_beyond_source"] = ("re-evaluated from the run's best checkpoint by "
-                                        "benchmarks/add_beyond_accuracy.py (rank metrics reproduced)")
-        write_json_atomic(path, record)
-        first = next(iter(record["test_beyond"].values()))
-        print(f"{path}: Novelty@20 {first['Novelty@20']:.3f}, Coverage@20 {first['Coverage@20']:.3f}")
-    return 1 if failed else 0
+    return backfill_records(argv, __doc__ or "", "test_beyond", _beyond_of_record,
+                            "re-evaluated from the run's best checkpoint by "
+                            "benchmarks/add_beyond_accuracy.py (rank metrics reproduced)", _summary)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,13 @@ groups, and runs without saved ranks, are left as they are (with a message).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record import REPO_ROOT  # noqa: E402
+from record import backfill_records  # noqa: E402
 
-from graphrec.atomic import write_json_atomic  # noqa: E402
 from graphrec.eval.head_tail import head_users, metrics_by_group  # noqa: E402
 from graphrec.eval.metrics import DEFAULT_KS  # noqa: E402
 from graphrec.eval.ranks import load_ranks  # noqa: E402
@@ -48,35 +46,16 @@ def head_tail_of_run(run_dir: Path) -> dict[str, dict]:
             for view in ("masked", "unmasked")}
 
 
+def _summary(record: dict) -> str:
+    masked = record["test_by_group"]["masked"]
+    return (f"head NDCG@10 {masked['head']['NDCG@10']:.4f} ({masked['head']['num_users']} users), "
+            f"tail {masked['tail']['NDCG@10']:.4f} ({masked['tail']['num_users']})")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("records", nargs="+", type=Path, help="benchmark records (JSON)")
-    parser.add_argument("--runs", type=Path, default=REPO_ROOT / "runs" / "bench",
-                        help="folder of the run folders, one per record name (default: runs/bench)")
-    args = parser.parse_args(argv)
-    failed = 0
-    for path in args.records:
-        if not path.is_file():
-            print(f"{path}: no such record", file=sys.stderr)
-            failed += 1
-            continue
-        record = json.loads(path.read_text())
-        if record.get("test_by_group"):
-            print(f"{path}: already has head/tail metrics")
-            continue
-        try:
-            record["test_by_group"] = head_tail_of_run(args.runs / record["name"])
-        except (FileNotFoundError, ValueError) as err:
-            print(f"{path}: {err}", file=sys.stderr)
-            failed += 1
-            continue
-        record["test_by_group_source"] = "computed from the run's saved ranks by benchmarks/add_head_tail.py"
-        write_json_atomic(path, record)
-        masked = record["test_by_group"]["masked"]
-        print(f"{path}: head NDCG@10 {masked['head']['NDCG@10']:.4f} ({masked['head']['num_users']} users), "
-              f"tail {masked['tail']['NDCG@10']:.4f} ({masked['tail']['num_users']})")
-    return 1 if failed else 0
+    return backfill_records(argv, __doc__ or "", "test_by_group",
+                            lambda run_dir, _record: head_tail_of_run(run_dir),
+                            "computed from the run's saved ranks by benchmarks/add_head_tail.py", _summary)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,52 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
         a @ b
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
+
+
+def backfill_records(
+    argv: list[str] | None,
+    description: str,
+    field: str,
+    compute: Callable[[Path, dict[str, Any]], Any],
+    source: str,
+    summary: Callable[[dict[str, Any]], str],
+) -> int:
+    """Command-line driver shared by the ``add_*.py`` scripts: add ``field`` to older records.
+
+    For each record path in ``argv`` (with ``--runs``, the folder of run folders named after
+    the records) that lacks ``field``, ``compute(run_dir, record)`` gives its value; the record
+    is rewritten atomically with ``<field>_source = source``. A missing record, or a
+    ``compute`` that raises ``FileNotFoundError``/``ValueError``, is reported and counted.
+
+    Returns:
+        The exit status: 1 when any record could not be filled, else 0.
+    """
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("records", nargs="+", type=Path, help="benchmark records (JSON)")
+    parser.add_argument("--runs", type=Path, default=REPO_ROOT / "runs" / "bench",
+                        help="folder of the run folders, one per record name (default: runs/bench)")
+    args = parser.parse_args(argv)
+    failed = 0
+    for path in args.records:
+        if not path.is_file():
+            print(f"{path}: no such record", file=sys.stderr)
+            failed += 1
+            continue
+        record = json.loads(path.read_text())
+        if record.get(field):
+            print(f"{path}: already has {field}")
+            continue
+        try:
+            record[field] = compute(args.runs / record["name"], record)
+        except (FileNotFoundError, ValueError) as err:
+            print(f"{path}: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        record[f"{field}_source"] = source
+        write_json_atomic(path, record)
+        print(f"{path}: {summary(record)}")
+    return 1 if failed else 0

@@ -22,8 +22,10 @@ Parallel Training", VLDB 2020.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +99,42 @@ def current() -> DistInfo:
     return DistInfo()
 
 
-def cleanup() -> None:
-    """Destroy the process group if one was started."""
+def cleanup(synchronize: bool = True) -> None:
+    """Destroy the process group if one was started.
+
+    First the cyclic garbage is collected: a finished trainer's DDP wrapper sits in a
+    reference cycle and holds the group; left to the interpreter's final collection,
+    the gloo worker threads outlive the group and abort the process at exit
+    ("terminate called without an active exception"). With ``synchronize`` (a normal
+    exit) every rank then waits at a barrier, so that no rank tears its connections
+    down while a peer is still on the wire. On the way out of an error pass
+    ``synchronize=False``: the other ranks may never reach the barrier.
+    """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
+        if synchronize:
+            dist.barrier()
         dist.destroy_process_group()
+
+
+@contextmanager
+def process_group(device: str = "cpu") -> Iterator[DistInfo]:
+    """:func:`init_distributed` for the body of a ``with``, then :func:`cleanup`.
+
+    A group that was already running when the block began is left running. On a
+    normal exit the ranks meet at a barrier before the group is destroyed; on an
+    error it is destroyed at once (see :func:`cleanup`).
+    """
+    started = not (dist.is_available() and dist.is_initialized())
+    info = init_distributed(device)
+    try:
+        yield info
+    except BaseException:
+        if started:
+            cleanup(synchronize=False)
+        raise
+    if started:
+        cleanup()
 
 
 def barrier() -> None:
@@ -229,6 +263,7 @@ __all__ = [
     "gather_objects",
     "init_distributed",
     "loss_scale",
+    "process_group",
     "resolve_device",
     "shard",
     "wrap_ddp",

@@ -47,7 +47,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 import graphrec
 from graphrec import distributed
@@ -122,13 +121,8 @@ def run_experiment(cfg: ExperimentConfig, dataset: SequenceDataset | None = None
     Returns:
         The result dict written to ``result.json`` (identical on every rank).
     """
-    started_group = not (dist.is_available() and dist.is_initialized())
-    info = distributed.init_distributed(cfg.train.device)
-    try:
+    with distributed.process_group(cfg.train.device) as info:
         return _run(cfg, dataset, info, overwrite)
-    finally:
-        if started_group:
-            distributed.cleanup()
 
 
 def _inside(out_dir: Path, path: str | None, key: str) -> str | None:

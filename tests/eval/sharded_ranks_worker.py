@@ -41,8 +41,7 @@ def main(out: str) -> None:
     from graphrec import distributed
 
     torch.set_num_threads(1)
-    info = distributed.init_distributed("cpu")
-    try:
+    with distributed.process_group("cpu") as info:
         split = make_split()
         model = TableScorer(split.num_items)
         result = evaluate_loo(model, split, "test", batch_size=4, shard=True, return_ranks=True,
@@ -51,8 +50,6 @@ def main(out: str) -> None:
         if info.is_main:
             with open(out, "w") as fh:
                 json.dump({"world_size": info.world_size, "metrics": result, "ranks": ranks.tolist()}, fh)
-    finally:
-        distributed.cleanup()
 
 
 if __name__ == "__main__":

@@ -139,8 +139,7 @@ def main(out: str, model_name: str = "tinymean", groups: int = 1) -> None:
     from graphrec.train.trainer import Trainer
 
     torch.set_num_threads(1)
-    info = distributed.init_distributed("cpu")
-    try:
+    with distributed.process_group("cpu") as info:
         split = LeaveOneOutSplit.build(make_dataset(), max_len=8)
         torch.manual_seed(0)
         if model_name == "intent":
@@ -159,8 +158,6 @@ def main(out: str, model_name: str = "tinymean", groups: int = 1) -> None:
             keep["terms"] = [{k: v for k, v in r.items() if k.startswith("loss/")} for r in result["history"]]
             with open(out, "w") as fh:
                 json.dump(keep, fh)
-    finally:
-        distributed.cleanup()
 
 
 if __name__ == "__main__":

@@ -82,3 +82,33 @@ def test_per_row_and_in_batch_terms_match_their_single_process_twin(tmp_path: Pa
     # and the twin is not the whole-batch loss: one process with global in-batch negatives differs
     whole = _run([], tmp_path / "whole.json", "intent", "1")
     assert whole["terms"][0]["loss/cl"] != pytest.approx(twin["terms"][0]["loss/cl"], abs=1e-4)
+
+
+def test_cleanup_frees_a_ddp_wrapper_left_in_a_reference_cycle(tmp_path: Path) -> None:
+    """A DDP wrapper in a reference cycle is freed before the group is destroyed (left to the
+    interpreter's final collection, gloo's threads outlive the group and abort the process)."""
+    import gc
+    import weakref
+
+    import torch.distributed as dist
+    from torch import nn
+
+    from graphrec import distributed
+
+    if dist.is_initialized():
+        pytest.skip("a process group is already running")
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    gc.disable()  # keep the cycle alive until cleanup's own collection
+    try:
+        holder: dict = {"ddp": nn.parallel.DistributedDataParallel(nn.Linear(2, 2))}
+        holder["self"] = holder  # the cycle
+        ref = weakref.ref(holder["ddp"])
+        del holder
+        assert ref() is not None
+        distributed.cleanup()
+        assert ref() is None and not dist.is_initialized()
+    finally:
+        gc.enable()
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -34,3 +34,20 @@ def test_serving_and_evaluation_do_not_load_the_trainer() -> None:
             "print(sorted(m for m in sys.modules if m in loop))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# the lower layers, bottom-up: a package imports only from the layers before it (and the shared
+# config checks, graphrec.config); losses are pure functions that layers may wrap
+LOWER_LAYERS = ["data", "graph", "losses", "nn"]
+ABOVE = ["graph", "nn", "models", "losses", "eval", "train", "analysis", "experiment",
+         "experiment_config", "protocols", "runs", "recommend", "compare", "cli"]
+
+
+def test_lower_layers_import_nothing_above_them() -> None:
+    for index, layer in enumerate(LOWER_LAYERS):
+        above = [name for name in ABOVE if name not in LOWER_LAYERS[: index + 1]]
+        paths = sorted((PACKAGE / layer).rglob("*.py")) or [PACKAGE / f"{layer}.py"]
+        for path in paths:
+            bad = sorted(n for n in _imports(path)
+                         if any(n == f"graphrec.{a}" or n.startswith(f"graphrec.{a}.") for a in above))
+            assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"

@@ -70,10 +70,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphrec.config import check_keys
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions, interactions_from_dataset
-from graphrec.train.config import check_keys
 
 DESCRIPTION = "synthetic sequences with planted intents, category co-occurrence and item chains (offline)"
 EXAMPLES = """\

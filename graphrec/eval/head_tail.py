@@ -2,7 +2,7 @@
 
 S4Rec (Wei et al., WWW 2024, §4.3 / Eq. 13 and §5.1.1) calls a user's training
 sequence *head* when it is among the longest :math:`\\rho = 20\\,\\%` of all training
-sequences, *tail* otherwise (:func:`graphrec.nn.adversarial.head_flags`, on the
+sequences, *tail* otherwise (:func:`graphrec.data.lengths.head_flags`, on the
 lengths of :func:`training_lengths`: ``s[:-2]`` under leave-one-out, 0 for users
 without a training row — the labels of S4Rec's adversary). The test metrics of each group
 are means over its evaluated users of the per-user terms
@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from graphrec.data.lengths import training_lengths
+from graphrec.data.lengths import head_flags, training_lengths
 from graphrec.eval.metrics import DEFAULT_KS
 from graphrec.eval.ranks import check_ranks, metrics_from_ranks
-from graphrec.nn.adversarial import head_flags
 
 #: S4Rec's share of the longest training sequences labelled head
 HEAD_RATIO = 0.2

@@ -28,8 +28,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from torch_geometric.data import Data
 
+from graphrec.graph.diffusion import diffusion_coefficients
 from graphrec.graph.normalize import degree_normalize
-from graphrec.nn.diffusion import diffusion_coefficients
 
 
 def to_scipy(graph: Data, weight: np.ndarray | None = None) -> sp.csr_matrix:

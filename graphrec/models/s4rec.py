@@ -62,7 +62,7 @@ The assigned intent is :math:`h(u) = \\arg\\max_k p^k_u` of the original sequenc
 **Head-tail adversarial learning** (§4.3, Eq. 13, term ``adv``). A linear classifier
 behind a gradient-reversal layer (:class:`~graphrec.nn.adversarial.DomainClassifier`)
 predicts from :math:`z_u` whether the user's training sequence is a *head* sequence
-(the longest 20 %, :func:`~graphrec.nn.adversarial.head_flags`, computed from the
+(the longest 20 %, :func:`~graphrec.data.lengths.head_flags`, computed from the
 split's training part at build time and kept per user in the buffer ``head``,
 looked up by ``batch.user_ids``). Cross-entropy; the classifier descends on it and
 the encoder ascends, scaled by the reversal strength ``grl_lambda`` (the paper's
@@ -116,12 +116,12 @@ from torch import Tensor
 
 from graphrec.data.augment import AugmentConfig
 from graphrec.data.batch import SeqBatch
-from graphrec.data.lengths import training_lengths
+from graphrec.data.lengths import head_flags, training_lengths
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.cl4srec import CL4SRec, TrainStates
 from graphrec.models.hooks import TrainState
-from graphrec.nn.adversarial import DomainClassifier, head_flags
+from graphrec.nn.adversarial import DomainClassifier
 from graphrec.nn.prototypes import KMeansIntents, Prototypes
 
 if TYPE_CHECKING:

@@ -18,18 +18,17 @@ is called :math:`\\gamma`).
 
 S4Rec (Wei et al., WWW 2024, Eq. 13) uses it with two domains, *head* and *tail*
 sequences: the head is the longest 20 % of the training sequences
-(:func:`head_flags`).
+(:func:`graphrec.data.lengths.head_flags`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import torch
 from torch import Tensor, nn
+
+from graphrec.data.lengths import head_flags  # re-exported: the labelling lives with the data
 
 
 class GradientReversal(torch.autograd.Function):
@@ -115,36 +114,6 @@ class DomainClassifier(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         return self.linear(self.reverse(z))  # (B, C)
-
-
-def head_flags(lengths: npt.ArrayLike, head_ratio: float = 0.2) -> Tensor:
-    """Which sequences are *head* sequences: the longest ``head_ratio`` of them (S4Rec §5.1.1).
-
-    Sequences of length 0 (users without training rows) are not counted and are
-    never head. Let ``n`` be the number of sequences of positive length and
-    ``t`` the length of the :math:`\\lceil \\rho n \\rceil`-th longest: every sequence of
-    length ``>= t`` is head, so sequences of equal length always share a label and
-    the head share is at least :math:`\\rho` (ties at ``t`` included; 22.9 % on
-    Amazon Beauty's leave-one-out training sequences for :math:`\\rho = 0.2`).
-
-    Args:
-        lengths: ``(U,)`` training-sequence length of every user (0 = no training row).
-        head_ratio: :math:`\\rho \\in [0, 1]` (default 0.2; 0 marks no sequence head).
-
-    Returns:
-        ``(U,)`` bool tensor, True for head sequences.
-    """
-    if not 0.0 <= head_ratio <= 1.0:
-        raise ValueError(f"head_ratio must lie in [0, 1], got {head_ratio}")
-    values = np.asarray(lengths, dtype=np.int64)  # (U,)
-    if values.ndim != 1:
-        raise ValueError(f"lengths must be 1-D, got shape {values.shape}")
-    real = np.sort(values[values > 0])[::-1]  # descending
-    count = math.ceil(head_ratio * len(real) - 1e-9)  # 0.2 * 5 is 1.0000000000000002
-    if count == 0:
-        return torch.zeros(len(values), dtype=torch.bool)
-    threshold = real[count - 1]
-    return torch.from_numpy((values >= threshold) & (values > 0))
 
 
 __all__ = ["DomainClassifier", "GradientReversal", "GradientReversalLayer", "grad_reverse", "head_flags"]

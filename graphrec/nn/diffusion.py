@@ -43,6 +43,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax
 
+from graphrec.graph.diffusion import diffusion_coefficients
+
 #: graphs with at least this share of the C^2 possible edges diffuse with a dense (C, C) product
 DENSE_MIN_DENSITY = 0.02
 #: ... unless they have more nodes than this (the dense matrix would hold C^2 floats)
@@ -54,19 +56,6 @@ def use_dense(num_nodes: int, num_edges: int, dense: bool | None = None) -> bool
     if dense is not None:
         return dense
     return 0 < num_nodes <= DENSE_MAX_NODES and num_edges >= DENSE_MIN_DENSITY * num_nodes * num_nodes
-
-
-def diffusion_coefficients(num_hops: int, alpha: float) -> Tensor:
-    """``(K + 1,)`` :math:`\\theta_k = \\alpha(1-\\alpha)^k`;
-    the remainder :math:`(1-\\alpha)^K` on hop ``K``."""
-    if num_hops < 0:
-        raise ValueError(f"num_hops must be >= 0, got {num_hops}")
-    if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
-    k = torch.arange(num_hops + 1, dtype=torch.float64)
-    theta = alpha * (1.0 - alpha) ** k
-    theta[-1] = (1.0 - alpha) ** num_hops
-    return theta.float()
 
 
 class AttentionDiffusion(MessagePassing):

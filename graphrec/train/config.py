@@ -8,7 +8,6 @@ closest one; values given as strings (``lr=1e-3``) are coerced to the field's ty
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import types
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from graphrec.config import check_keys
 from graphrec.train.loss_weights import normalize_loss_weights
 from graphrec.train.param_groups import check_param_groups
 from graphrec.train.schedule import SCHEDULES
@@ -155,19 +155,6 @@ class TrainConfig:
 
 # ------------------------------------------------------------------ generic dict -> dataclass
 T = typing.TypeVar("T")
-
-
-def check_keys(given: Iterable[str], valid: Iterable[str], section: str) -> None:
-    """Raise ``ValueError`` for keys not in ``valid``, with a did-you-mean suggestion."""
-    valid = sorted(valid)
-    unknown = sorted(set(given) - set(valid))
-    if not unknown:
-        return
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, valid, n=1)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    raise ValueError(f"unknown key(s) in [{section}]: {', '.join(hints)}; valid keys: {valid}")
 
 
 def from_dict(cls: type[T], values: Mapping[str, Any], section: str) -> T:

@@ -51,6 +51,26 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
+def median_epoch_seconds(record: dict) -> float:
+    """Median training seconds of one epoch, from the learning curve's cumulative seconds.
+
+    A record without a curve falls back to ``train_seconds / epochs``.
+    """
+    cumulative = [float(point["train_seconds"]) for point in record.get("curve") or []]
+    if not cumulative:
+        return float(record.get("train_seconds", 0.0)) / max(record.get("epochs") or 1, 1)
+    per_epoch = sorted(b - a for a, b in zip([0.0] + cumulative[:-1], cumulative))
+    middle = len(per_epoch) // 2
+    return per_epoch[middle] if len(per_epoch) % 2 else (per_epoch[middle - 1] + per_epoch[middle]) / 2
+
+
+def made_under_load(record: dict) -> bool:
+    """Whether the machine's load average exceeded its cores when the record was written."""
+    machine = record.get("machine") or {}
+    load = machine.get("load_average") or [0.0]
+    return float(load[0]) > float(machine.get("cores") or 2)
+
+
 def _seconds_to_best(record: dict) -> float:
     """Training seconds up to the selected epoch (from the learning curve), else the total."""
     for point in record.get("curve") or []:
@@ -248,7 +268,7 @@ def render_summary(records: list[dict]) -> str:
     for title, view, metrics, rows in SUMMARIES:
         lines = [f"**{title}**", "",
                  "| row | runs | " + " | ".join(metrics) + " | "
-                 + " | ".join(f"Δ {m}" for m in metrics) + " | s / epoch | training to best |",
+                 + " | ".join(f"Δ {m}" for m in metrics) + " | median s / epoch | training to best |",
                  "|" + "---|" * (2 * len(metrics) + 4)]
         reference: dict | None = None
         for index, (label, pattern) in enumerate(rows):
@@ -271,10 +291,11 @@ def render_summary(records: list[dict]) -> str:
                 deltas = [_signed(mean[m] - reference[m])
                           if reference is not None and None not in (mean[m], reference[m]) else "–"
                           for m in metrics]
-            per_epoch = sum(r["train_seconds"] / max(r.get("epochs") or 1, 1) for r in matched) / len(matched)
+            per_epoch = sum(median_epoch_seconds(r) for r in matched) / len(matched)
+            flag = " (loaded)" if any(made_under_load(r) for r in matched) else ""
             to_best = sum(_seconds_to_best(r) for r in matched) / len(matched) / 60
             lines.append(f"| {label} | {len(matched)} | " + " | ".join(cells) + " | " + " | ".join(deltas)
-                         + f" | {per_epoch:.0f} | {to_best:.1f} min |")
+                         + f" | {per_epoch:.0f}{flag} | {to_best:.1f} min |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

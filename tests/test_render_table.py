@@ -39,3 +39,17 @@ def test_other_rows_differ_from_the_first_and_missing_rows_say_so(table: list[st
     # every row has as many cells as the header
     widths = {line.count("|") for line in table if line.startswith("|")}
     assert len(widths) == 1
+
+
+def test_epoch_time_is_the_median_of_the_curve_and_loaded_records_are_flagged(
+        load_benchmark: Callable[[str], ModuleType]) -> None:
+    module = load_benchmark("render_table")
+    # epochs of 10, 12, 11 and 500 s (the last made while something else ran): median 11.5
+    curve = [{"epoch": e, "train_seconds": t} for e, t in enumerate([10.0, 22.0, 33.0, 533.0], 1)]
+    record = {"curve": curve, "epochs": 4, "train_seconds": 533.0,
+              "machine": {"cores": 2, "load_average": [3.3, 2.0, 1.0]}}
+    assert module.median_epoch_seconds(record) == pytest.approx(11.5)
+    assert module.made_under_load(record)
+    assert not module.made_under_load({"machine": {"cores": 2, "load_average": [1.9]}})
+    # no curve: the mean over the recorded epochs
+    assert module.median_epoch_seconds({"epochs": 4, "train_seconds": 40.0}) == pytest.approx(10.0)

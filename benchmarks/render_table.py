@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -59,9 +60,7 @@ def median_epoch_seconds(record: dict) -> float:
     cumulative = [float(point["train_seconds"]) for point in record.get("curve") or []]
     if not cumulative:
         return float(record.get("train_seconds", 0.0)) / max(record.get("epochs") or 1, 1)
-    per_epoch = sorted(b - a for a, b in zip([0.0] + cumulative[:-1], cumulative))
-    middle = len(per_epoch) // 2
-    return per_epoch[middle] if len(per_epoch) % 2 else (per_epoch[middle - 1] + per_epoch[middle]) / 2
+    return statistics.median(b - a for a, b in zip([0.0] + cumulative[:-1], cumulative))
 
 
 def made_under_load(record: dict) -> bool:

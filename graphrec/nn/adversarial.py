@@ -28,8 +28,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from graphrec.data.lengths import head_flags  # re-exported: the labelling lives with the data
-
 
 class GradientReversal(torch.autograd.Function):
     """Identity forward, gradient times ``-lambda_`` backward (:func:`grad_reverse`)."""
@@ -116,4 +114,4 @@ class DomainClassifier(nn.Module):
         return self.linear(self.reverse(z))  # (B, C)
 
 
-__all__ = ["DomainClassifier", "GradientReversal", "GradientReversalLayer", "grad_reverse", "head_flags"]
+__all__ = ["DomainClassifier", "GradientReversal", "GradientReversalLayer", "grad_reverse"]

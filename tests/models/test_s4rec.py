@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from graphrec.data.dataset import SequenceDataset
+from graphrec.data.lengths import head_flags
 from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.user_split import UserSplit
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
@@ -17,7 +18,6 @@ from graphrec.models import resolve
 from graphrec.models.context import ModelContext
 from graphrec.models.hooks import TrainState
 from graphrec.models.s4rec import VARIANTS, S4Rec, training_lengths
-from graphrec.nn.adversarial import head_flags
 from graphrec.nn.prototypes import KMeansIntents, Prototypes
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer

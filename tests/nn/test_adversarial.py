@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from graphrec.nn.adversarial import DomainClassifier, GradientReversalLayer, grad_reverse, head_flags
+from graphrec.data.lengths import head_flags
+from graphrec.nn.adversarial import DomainClassifier, GradientReversalLayer, grad_reverse
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.5, 1.0, 3.0])

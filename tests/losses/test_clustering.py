@@ -1,4 +1,4 @@
-"""Contrastive, clustering and distillation losses (CL4SRec, ICLRec, SwAV/S4Rec) on hand-worked cases."""
+"""Clustering and distillation losses (SwAV/S4Rec) on hand-worked cases."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ import torch
 
 from graphrec.losses import (
     cluster_cross_entropy,
-    info_nce,
-    nt_xent,
-    prototype_info_nce,
-    prototype_negatives,
     self_distillation_kl,
     sinkhorn_knopp,
     soft_assignment,
@@ -22,55 +18,6 @@ from graphrec.losses import (
 E = math.e
 
 
-def test_nt_xent_hand_worked() -> None:
-    # x = [e1, e2, e1, e2]: each anchor sees its positive (dot 1) and two orthogonal vectors (dot 0)
-    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    loss = nt_xent(a, a.clone(), temperature=1.0)
-    assert loss.item() == pytest.approx(math.log((E + 2) / E), rel=1e-6)
-    # cosine = dot here; temperature 0.5 doubles every logit
-    expected = math.log((E**2 + 2) / E**2)
-    assert nt_xent(3 * a, a, 0.5, normalize=True).item() == pytest.approx(expected, rel=1e-6)
-
-
-def test_nt_xent_groups_drop_false_negatives() -> None:
-    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    # both rows in one group: every negative is dropped, only the positive is left -> loss 0
-    assert nt_xent(a, a, 1.0, groups=torch.tensor([4, 4])).item() == pytest.approx(0.0, abs=1e-7)
-    # distinct groups: the plain loss
-    assert nt_xent(a, a, 1.0, groups=torch.tensor([0, 1])).item() == pytest.approx(nt_xent(a, a, 1.0).item())
-
-
-def test_nt_xent_is_symmetric_and_validates() -> None:
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
-    assert nt_xent(a, b, 0.7).item() == pytest.approx(nt_xent(b, a, 0.7).item(), rel=1e-6)
-    with pytest.raises(ValueError, match="temperature"):
-        nt_xent(a, b, 0.0)
-    with pytest.raises(ValueError, match="groups"):
-        nt_xent(a, b, 1.0, groups=torch.zeros(4, dtype=torch.long))
-
-
-def test_prototype_negatives_leave_out_the_assigned_one() -> None:
-    protos = torch.arange(8.0).view(4, 2)  # rows 0..3
-    negatives = prototype_negatives(protos, torch.tensor([0, 2, 3]))
-    assert negatives.shape == (3, 3, 2)
-    assert negatives[0].tolist() == protos[[1, 2, 3]].tolist()
-    assert negatives[1].tolist() == protos[[0, 1, 3]].tolist()
-    assert negatives[2].tolist() == protos[[0, 1, 2]].tolist()
-
-
-def test_prototype_info_nce_hand_worked_and_equals_info_nce_with_negatives() -> None:
-    a = torch.tensor([[1.0, 0.0]])
-    protos = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
-    # positive dot 1; negatives: prototypes 1 and 2 (dots 0 and -1), prototype 0 is assigned
-    loss = prototype_info_nce(a, a, protos, torch.tensor([0]), temperature=1.0)
-    assert loss.item() == pytest.approx(-math.log(E / (E + 1 + 1 / E)), rel=1e-6)
-    g = torch.Generator().manual_seed(1)
-    x, y, mu = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g), torch.randn(5, 4, generator=g)
-    h = torch.tensor([0, 4, 2, 2, 1, 3])
-    expected = info_nce(x, y, 0.3, extra_negatives=prototype_negatives(mu, h), normalize=True)
-    loss = prototype_info_nce(x, y, mu, h, 0.3, normalize=True)
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_soft_assignment_hand_worked() -> None:

@@ -1,4 +1,4 @@
-"""Losses against hand-computed values on tiny inputs."""
+"""Next-item losses against hand-computed values on tiny inputs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 from graphrec.losses import (
     bce_with_negatives,
     full_softmax_ce,
-    info_nce,
     next_item_loss,
     sampled_softmax_ce,
 )
@@ -19,6 +18,14 @@ from graphrec.losses import (
 def _table() -> torch.Tensor:
     # 3 real items in 2-D; row 0 is padding with a huge value that must never matter
     return torch.tensor([[100.0, 100.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+
+
+def _softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+
+
 
 
 def test_full_softmax_ce_matches_hand_log_softmax() -> None:
@@ -112,10 +119,6 @@ def test_sampled_softmax_all_negatives_hit_is_zero_and_finite() -> None:
     assert torch.isfinite(h.grad).all()
 
 
-def _softplus(x: float) -> float:
-    return math.log1p(math.exp(x))
-
-
 def test_bce_one_negative_per_row_is_sasrec() -> None:
     h = torch.tensor([[1.0, 2.0], [0.0, 1.0]])
     targets = torch.tensor([3, 1])
@@ -139,37 +142,6 @@ def test_bce_many_negatives_average_and_mask_hits() -> None:
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     with pytest.raises(ValueError, match="negatives must be"):
         bce_with_negatives(h, _table(), targets, torch.tensor([[1], [2]]))
-
-
-def test_info_nce_hand_value_and_extra_negatives() -> None:
-    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    b = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
-    tau = 0.5
-    # logits a @ b.T / tau = [[4, 2], [0, 2]]
-    row0 = -4.0 + math.log(math.exp(4) + math.exp(2))
-    row1 = -2.0 + math.log(math.exp(0) + math.exp(2))
-    assert info_nce(a, b, tau).item() == pytest.approx((row0 + row1) / 2, rel=1e-6)
-    extra = torch.tensor([[0.0, 3.0]])  # shared: logits [0, 6]
-    row0x = -4.0 + math.log(math.exp(4) + math.exp(2) + math.exp(0))
-    row1x = -2.0 + math.log(math.exp(0) + math.exp(2) + math.exp(6))
-    assert info_nce(a, b, tau, extra).item() == pytest.approx((row0x + row1x) / 2, rel=1e-6)
-    per_anchor = extra.expand(2, 1, 2)  # (B, M, D) gives the same answer
-    assert info_nce(a, b, tau, per_anchor).item() == pytest.approx((row0x + row1x) / 2, rel=1e-6)
-
-
-def test_info_nce_normalize_and_gradients() -> None:
-    a = torch.tensor([[3.0, 0.0], [0.0, 2.0]], requires_grad=True)
-    b = torch.tensor([[5.0, 0.0], [1.0, 1.0]], requires_grad=True)
-    # cosine: [[1, 1/sqrt2], [0, 1/sqrt2]] / tau
-    c = 1 / math.sqrt(2)
-    row0 = -1.0 + math.log(math.exp(1.0) + math.exp(c))
-    row1 = -c + math.log(math.exp(0.0) + math.exp(c))
-    loss = info_nce(a, b, 1.0, normalize=True)
-    assert loss.item() == pytest.approx((row0 + row1) / 2, rel=1e-6)
-    loss.backward()
-    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all() and a.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="temperature"):
-        info_nce(a, b, 0.0)
 
 
 def test_next_item_loss_selects_non_padding_positions() -> None:

@@ -3,7 +3,7 @@
 Every record now holds ``test_beyond``: Novelty@N, CategoryShare@N and Coverage@N of the test
 users' top-N lists, masked and unmasked (:mod:`graphrec.eval.beyond_accuracy`). Older records
 lack it, but where their run kept its best checkpoint this script re-evaluates it on the test
-split (:func:`graphrec.runs.evaluate_checkpoint`, the function ``graphrec evaluate`` calls) and
+split (:func:`graphrec.experiment.runs.evaluate_checkpoint`, the function ``graphrec evaluate`` calls) and
 first checks that the re-evaluation reproduces the recorded rank metrics -- a record whose
 numbers do not come back is left alone and reported, so a changed dataset, model or metric
 cannot slip novelty from another model into it. The record is rewritten atomically with
@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import backfill_records  # noqa: E402
 
-from graphrec.runs import evaluate_checkpoint  # noqa: E402
+from graphrec.experiment.runs import evaluate_checkpoint  # noqa: E402
 
 TOLERANCE = 1e-6  # re-evaluation is deterministic on the same machine; this only absorbs float noise
 RANK_KEYS = ("HR@", "NDCG@", "Recall@", "MRR")

@@ -23,9 +23,9 @@ from record import backfill_records  # noqa: E402
 from graphrec.eval.head_tail import head_users, metrics_by_group  # noqa: E402
 from graphrec.eval.metrics import DEFAULT_KS  # noqa: E402
 from graphrec.eval.ranks import load_ranks  # noqa: E402
-from graphrec.experiment_config import ExperimentConfig, load_data  # noqa: E402
-from graphrec.protocols import build_split, eval_options  # noqa: E402
-from graphrec.train.experiment import RANK_FILES  # noqa: E402
+from graphrec.experiment.config import ExperimentConfig, load_data  # noqa: E402
+from graphrec.experiment.protocols import resolve_protocol  # noqa: E402
+from graphrec.experiment.runner import RANK_FILES  # noqa: E402
 
 
 def head_tail_of_run(run_dir: Path) -> dict[str, dict]:
@@ -38,10 +38,11 @@ def head_tail_of_run(run_dir: Path) -> dict[str, dict]:
     if dataset.checksum() != result["data_checksum"]:
         raise ValueError(f"{run_dir}: the data {cfg.data!r} has changed since the run "
                          f"(checksum {dataset.checksum()} against {result['data_checksum']})")
-    split = build_split(cfg.protocol, dataset, cfg.train.max_len, cfg.protocol_options)
+    protocol = resolve_protocol(cfg.protocol)
+    split = protocol.build_split(dataset, cfg.train.max_len, cfg.protocol_options)
     users = load_ranks(run_dir / RANK_FILES["users"])
     head = head_users(split)
-    ks = eval_options(cfg.protocol, cfg.protocol_options).get("ks") or DEFAULT_KS  # as the trainer
+    ks = protocol.evaluation_options(cfg.protocol_options).get("ks") or DEFAULT_KS  # as the trainer
     return {view: metrics_by_group(load_ranks(run_dir / RANK_FILES[f"test_{view}"]), users, head, ks)
             for view in ("masked", "unmasked")}
 

@@ -24,9 +24,9 @@ import numpy as np
 
 from graphrec.atomic import write_json_atomic
 from graphrec.eval.user_protocol import evaluate_user_split
-from graphrec.protocols import eval_options
-from graphrec.runs import load_run
-from graphrec.train.experiment import per_user_entry, save_per_user_values
+from graphrec.experiment.protocols import resolve_protocol
+from graphrec.experiment.runner import per_user_entry, save_per_user_values
+from graphrec.experiment.runs import load_run
 
 #: the recorded and recomputed test metrics must agree to this relative tolerance
 TOLERANCE = 1e-6
@@ -43,7 +43,7 @@ def per_user_values(run_dir: Path) -> tuple[list[str], dict[str, dict[str, np.nd
         raise ValueError(f"{run_dir}: a {result.get('protocol')!r} run; only user-split runs need this")
     run = load_run(run_dir / "checkpoints" / "best.pt")
     cfg = run.config
-    options = eval_options(cfg.protocol, cfg.protocol_options)
+    options = resolve_protocol(cfg.protocol).evaluation_options(cfg.protocol_options)
     out: dict[str, dict[str, np.ndarray]] = {}
     names: list[str] = []
     for view, masked in (("masked", True), ("unmasked", False)):

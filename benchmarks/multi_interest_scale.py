@@ -8,7 +8,7 @@ process, so that its memory is not this process's):
 
 1. **training**: ComiRec-SA (``comirec_sa``: K = 4, d = 64, max_len = 50, sampled
    softmax over 1280 shared log-uniform negatives with log-Q correction) built by
-   :func:`graphrec.experiment_config.build_model` from the user split
+   :func:`graphrec.experiment.config.build_model` from the user split
    (:class:`graphrec.data.user_split.UserSplit`, seed 2024, 8:1:1), trained for ONE
    epoch over all training rows with batch 128 and lr 1e-3. ``--sparse`` (the default)
    trains with a sparse item table (``model.sparse_items=true``: the table's gradient
@@ -90,10 +90,10 @@ from graphrec.eval.retrieval import (  # noqa: E402
     multi_interest_topn,
 )
 from graphrec.eval.user_protocol import finalize_user_metrics, list_metric_sums  # noqa: E402
-from graphrec.experiment_config import ExperimentConfig, build_model  # noqa: E402
+from graphrec.experiment.config import ExperimentConfig, build_model  # noqa: E402
+from graphrec.experiment.protocols import resolve_protocol  # noqa: E402
 from graphrec.models.base import SequentialRecommender  # noqa: E402
 from graphrec.models.hooks import TrainState, mix_seed  # noqa: E402
-from graphrec.protocols import build_split  # noqa: E402
 from graphrec.train.config import TrainConfig  # noqa: E402
 from graphrec.train.lazy_adam import LazyAdam  # noqa: E402
 from graphrec.train.seed import seed_everything  # noqa: E402
@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           optimizer="lazy_adam" if args.sparse else "adam"),
     )
     start = time.perf_counter()
-    split = build_split(cfg.protocol, dataset, cfg.train.max_len, {"seed": args.train_seed})
+    split = resolve_protocol(cfg.protocol).build_split(dataset, cfg.train.max_len, {"seed": args.train_seed})
     timings["split_seconds"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     seed_everything(cfg.train.seed)

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import peak_memory_mib, write_record  # noqa: E402
 
-from graphrec.train.experiment import build_experiment_config, run_experiment  # noqa: E402
+from graphrec.experiment.runner import build_experiment_config, run_experiment  # noqa: E402
 
 
 def _learning_curve(log_file: Path, metric: str) -> list[dict]:

@@ -23,7 +23,7 @@ shared. What a model needs beyond that comes through three doors, all used here:
 This example writes a *causal mean-pooling* recommender (the user is the mean of
 the items seen so far, a bag-of-items baseline without order), registers it in
 :data:`graphrec.models.MODELS` at run time and trains it with
-:func:`~graphrec.train.experiment.run_experiment` beside the POP baseline, the
+:func:`~graphrec.experiment.runner.run_experiment` beside the POP baseline, the
 contrastive term warmed up over the first epochs by a loss-weight schedule.
 
 To make a model available to ``graphrec train --model NAME``, add
@@ -50,13 +50,13 @@ from torch import Tensor, nn
 from graphrec.data.augment import crop
 from graphrec.data.batch import SeqBatch
 from graphrec.data.load import load_dataset
+from graphrec.experiment.runner import ExperimentConfig, run_experiment
 from graphrec.losses import info_nce, next_item_loss
 from graphrec.models import MODELS
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.context import ModelContext
 from graphrec.models.hooks import TrainState
 from graphrec.train.config import TrainConfig
-from graphrec.train.experiment import ExperimentConfig, run_experiment
 
 SMOKE_DATA = {"num_users": 200, "num_items": 150}  # tiny synthetic data for --smoke
 

@@ -148,7 +148,7 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from graphrec.train.experiment import build_experiment_config, run_experiment
+    from graphrec.experiment.runner import build_experiment_config, run_experiment
 
     config = build_experiment_config(config_file=args.config, settings=_train_settings(args),
                                      overrides=args.overrides)
@@ -195,7 +195,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from graphrec.runs import evaluate_checkpoint
+    from graphrec.experiment.runs import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(args.run, which=args.split, mask_history=args.mask_history,
                                   data=args.data, device=args.device,
@@ -344,8 +344,8 @@ def _add_analyze_interests(kinds: argparse._SubParsersAction) -> None:
 
 def _run_interests(args: argparse.Namespace) -> int:
     from graphrec.analysis.interests import interest_similarity_report, write_interest_similarity
+    from graphrec.experiment.runs import load_run
     from graphrec.outputs import check_output_dir, claim_output_dir
-    from graphrec.runs import load_run
 
     check_output_dir(args.out, "plots", overwrite=args.overwrite, inputs=args.runs)
     runs = [load_run(run, device=args.device) for run in args.runs]
@@ -365,7 +365,7 @@ def _run_interests(args: argparse.Namespace) -> int:
 
 def _run_case_study(args: argparse.Namespace) -> int:
     from graphrec.analysis.interests import case_study, format_case_study, sample_eval_users
-    from graphrec.runs import load_run
+    from graphrec.experiment.runs import load_run
 
     run = load_run(args.run, device=args.device)
     users = args.users or sample_eval_users(run, args.random, args.split, args.seed)
@@ -380,8 +380,8 @@ def _run_case_study(args: argparse.Namespace) -> int:
 
 def _run_head_rate(args: argparse.Namespace) -> int:
     from graphrec.analysis.head_rate import head_rate_report, write_head_rate
+    from graphrec.experiment.runs import load_run
     from graphrec.outputs import check_output_dir, claim_output_dir
-    from graphrec.runs import load_run
 
     check_output_dir(args.out, "plots", overwrite=args.overwrite, inputs=args.runs)
     runs = [load_run(run, device=args.device) for run in args.runs]

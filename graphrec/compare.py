@@ -1,9 +1,9 @@
 """Paired comparison of runs over the same users: mean differences with bootstrap intervals.
 
 Every leave-one-out run keeps each evaluated user's test rank beside its
-``result.json`` (:data:`graphrec.train.experiment.RANK_FILES`); every user-split run
+``result.json`` (:data:`graphrec.experiment.runner.RANK_FILES`); every user-split run
 keeps each evaluated user's own test value of every metric (Recall/HR/NDCG/NDCG_comirec
-@N, :data:`graphrec.train.experiment.USER_VALUE_FILES`), since a user there has several
+@N, :data:`graphrec.experiment.runner.USER_VALUE_FILES`), since a user there has several
 targets and no single rank. Two sets of runs —
 side A and side B, e.g. one model over several seeds against another — are compared
 on the same users, user by user:

@@ -150,7 +150,7 @@ def format_recommendations(keys: Sequence[str], items: Tensor, scores: Tensor,
 
 def recommend_from_args(args: argparse.Namespace) -> int:
     """Command-line glue for ``graphrec recommend``."""
-    from graphrec.runs import load_run
+    from graphrec.experiment.runs import load_run
 
     run = load_run(args.run, data=args.data, device=args.device)
     model, dataset, device = run.model, run.dataset, run.device

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.train.experiment import build_experiment_config, run_experiment
+from graphrec.experiment.runner import build_experiment_config, run_experiment
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 BEAUTY = DATA / "amazon-beauty"

@@ -29,8 +29,9 @@ def test_eval_imports_nothing_from_train() -> None:
 
 
 def test_serving_and_evaluation_do_not_load_the_trainer() -> None:
-    code = ("import sys, graphrec.eval, graphrec.runs, graphrec.recommend, graphrec.protocols\n"
-            "loop = ('graphrec.train.trainer', 'graphrec.train.experiment')\n"
+    code = ("import sys, graphrec.eval, "
+            "graphrec.experiment.runs, graphrec.recommend, graphrec.experiment.protocols\n"
+            "loop = ('graphrec.train.trainer', 'graphrec.experiment.runner')\n"
             "print(sorted(m for m in sys.modules if m in loop))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from graphrec.atomic import atomic_open, write_json_atomic
 from graphrec.eval.head_tail import HEAD_RATIO, head_users
-from graphrec.runs import LoadedRun
+from graphrec.experiment.runs import LoadedRun
 
 #: model attributes holding the clusters, in the order tried (S4Rec, ICLRec)
 CLUSTER_ATTRIBUTES = ("prototypes", "intents")

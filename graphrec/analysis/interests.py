@@ -38,7 +38,7 @@ from torch import Tensor
 from graphrec.atomic import atomic_open, write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.eval.retrieval import EMPTY_ITEM, interest_topn, multi_interest_topn
-from graphrec.runs import LoadedRun
+from graphrec.experiment.runs import LoadedRun
 
 #: the similarity histogram's range
 SIMILARITY_RANGE = (-1.0, 1.0)

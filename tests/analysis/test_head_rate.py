@@ -11,8 +11,8 @@ import pytest
 from graphrec.analysis.head_rate import cluster_assignments, cluster_head_rates, num_clusters
 from graphrec.cli import main
 from graphrec.eval.head_tail import head_users
+from graphrec.experiment.runs import load_run
 from graphrec.outputs import MARKER, read_marker
-from graphrec.runs import load_run
 
 TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
         "data_options.num_intents=3", "data_options.mean_length=6", "train.batch_size=32",

@@ -18,8 +18,8 @@ from graphrec.analysis.interests import (
     user_interests,
 )
 from graphrec.cli import main
+from graphrec.experiment.runs import load_run
 from graphrec.outputs import read_marker
-from graphrec.runs import load_run
 
 TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
         "data_options.num_intents=3", "data_options.mean_length=8", "train.batch_size=32", "train.max_len=10",

@@ -20,8 +20,8 @@ from script_import import import_script
 
 import graphrec.models
 from graphrec.cli import main as graphrec_main
+from graphrec.experiment.runner import build_experiment_config
 from graphrec.models import resolve
-from graphrec.train.experiment import build_experiment_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CONFIGS = sorted((EXAMPLES / "configs").glob("*.yaml"))

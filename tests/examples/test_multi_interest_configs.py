@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graphrec.cli import main
-from graphrec.experiment_config import build_experiment_config
+from graphrec.experiment.config import build_experiment_config
 from graphrec.models import resolve
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -15,6 +15,7 @@ from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.synthetic import generate_synthetic, generate_synthetic_with_truth
 from graphrec.data.user_split import UserSplit
 from graphrec.distributed import DistInfo, loss_scale
+from graphrec.experiment.protocols import resolve_protocol
 from graphrec.losses import (
     confidence_mask,
     disentangled_seq2item,
@@ -33,7 +34,6 @@ from graphrec.models.dssrec import (
     reversed_futures,
     split_point_batch,
 )
-from graphrec.protocols import resolve_protocol
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
 
@@ -264,7 +264,7 @@ def _fit(model: Any, split: Any, protocol: str, weights: dict[str, float] | None
 
         def evaluator(m: Any, which: str) -> dict[str, Any]:
             return spec.evaluate(m, split, which, batch_size=64, mask_history=False,
-                                 device=torch.device("cpu"), shard=False, ns=(20,))
+                                 device=torch.device("cpu"), options={"ns": (20,)}).metrics
 
         cfg = TrainConfig(epochs=2, batch_size=16, progress=False, seed=0, metric="Recall@20",
                           loss_weights=weights or {})

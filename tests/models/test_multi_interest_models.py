@@ -13,6 +13,7 @@ import torch
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.synthetic import generate_synthetic
 from graphrec.data.user_split import UserSplit
+from graphrec.experiment.protocols import resolve_protocol
 from graphrec.models import resolve
 from graphrec.models.comirec import (
     TARGET_KEY,
@@ -24,7 +25,6 @@ from graphrec.models.comirec import (
 from graphrec.models.context import ModelContext
 from graphrec.models.hpcl4sr import HPCL4SR, VARIANTS
 from graphrec.models.mind import MIND
-from graphrec.protocols import resolve_protocol
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
 
@@ -214,7 +214,7 @@ def test_every_model_trains_two_epochs_under_the_user_split(split: UserSplit, na
 
     def evaluator(m: Any, which: str) -> dict[str, Any]:
         return protocol.evaluate(m, split, which, batch_size=64, mask_history=False,
-                                 device=torch.device("cpu"), shard=False, ns=(20,))
+                                 device=torch.device("cpu"), options={"ns": (20,)}).metrics
 
     result = Trainer(model, split, cfg, evaluator=evaluator).fit()
     assert len(result["history"]) == 2
@@ -258,7 +258,7 @@ def test_multi_interest_extraction_recovers_planted_intents() -> None:
 
     def evaluator(m: Any, which: str) -> dict[str, Any]:
         return protocol.evaluate(m, split, which, batch_size=256, mask_history=False,
-                                 device=torch.device("cpu"), shard=False, ns=(20,))
+                                 device=torch.device("cpu"), options={"ns": (20,)}).metrics
 
     for name, k in (("comirec_sa", 1), ("comirec_sa", 4), ("hpcl4sr", 4)):
         model = _model(name, split, num_interests=k, hidden_size=16, num_negatives=64)

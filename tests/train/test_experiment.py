@@ -14,11 +14,11 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
+from graphrec.experiment.runner import ExperimentConfig, evaluate_checkpoint, run_experiment
 from graphrec.models import MODELS
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.context import ModelContext
 from graphrec.train.config import TrainConfig
-from graphrec.train.experiment import ExperimentConfig, evaluate_checkpoint, run_experiment
 
 WORKER_MODULE = "graphrec_tests_ddp_worker"
 

@@ -15,7 +15,7 @@ from graphrec.data.user_split import UserSplit
 from graphrec.eval.head_tail import head_users
 from graphrec.eval.metrics import metric_names
 from graphrec.eval.ranks import metrics_from_ranks
-from graphrec.train.experiment import RANK_FILES, USER_VALUE_FILES, ExperimentConfig, run_experiment
+from graphrec.experiment.runner import RANK_FILES, USER_VALUE_FILES, ExperimentConfig, run_experiment
 
 DATA_OPTIONS = {"num_users": 70, "num_items": 40, "num_categories": 9, "num_intents": 3, "mean_length": 6.0,
                 "seed": 2}

@@ -15,7 +15,7 @@ import torch
 
 from graphrec.cli import main
 from graphrec.data.loo import LeaveOneOutSplit
-from graphrec.experiment_config import build_experiment_config, build_model
+from graphrec.experiment.config import build_experiment_config, build_model
 from graphrec.models.comirec import ComiRecSA, MultiInterestRecommender
 from graphrec.train.checkpoint import LAST, load_checkpoint
 from graphrec.train.config import TrainConfig

@@ -1,6 +1,6 @@
 """Loading a finished run: its model, configuration, data and split, for evaluation and serving.
 
-:func:`load_run` rebuilds what :func:`graphrec.train.experiment.run_experiment`
+:func:`load_run` rebuilds what :func:`graphrec.experiment.runner.run_experiment`
 trained from its checkpoint (``best.pt`` or ``last.pt``); :func:`evaluate_checkpoint`
 re-evaluates it. Nothing here imports the trainer.
 """
@@ -18,9 +18,10 @@ import torch
 from graphrec import distributed
 from graphrec.data.dataset import SequenceDataset
 from graphrec.distributed import resolve_device
-from graphrec.experiment_config import ExperimentConfig, build_model, load_data
+from graphrec.experiment.config import ExperimentConfig, load_data
+from graphrec.experiment.prepare import prepare
+from graphrec.experiment.protocols import resolve_protocol
 from graphrec.models.base import SequentialRecommender
-from graphrec.protocols import build_split, eval_options, resolve_protocol
 from graphrec.train.checkpoint import BEST, load_checkpoint
 
 
@@ -88,15 +89,15 @@ def load_run(
         raise ValueError(
             f"{ckpt_path}: model has {meta['num_items']} items, the dataset {dataset.num_items}"
         )
-    split = build_split(cfg.protocol, dataset, cfg.train.max_len, cfg.protocol_options)
     wanted = device if device is not None else cfg.train.device
     if str(wanted).startswith("cuda") and not torch.cuda.is_available():
         wanted = "cpu"
     dev = resolve_device(wanted, distributed.current())
-    model = build_model(cfg, split, dev)
+    prepared = prepare(cfg, dev, dataset)
+    model = prepared.model
     model.load_state_dict(state["model"])
     model.to(dev).eval()
-    return LoadedRun(model, cfg, dataset, split, dev, ckpt_path, state.get("epoch"))
+    return LoadedRun(model, cfg, dataset, prepared.split, dev, ckpt_path, state.get("epoch"))
 
 
 def evaluate_checkpoint(
@@ -126,13 +127,14 @@ def evaluate_checkpoint(
     """
     run = load_run(path, data=data, device=device)
     cfg = run.config
-    protocol = resolve_protocol(cfg.protocol)
-    eval_opts = eval_options(cfg.protocol, cfg.protocol_options)
-    metrics = protocol.evaluate(
+    evaluation = resolve_protocol(cfg.protocol).evaluate(
         run.model, run.split, which, batch_size=batch_size or cfg.train.eval_batch_size,
         mask_history=cfg.mask_history_eval if mask_history is None else mask_history,
-        device=run.device, shard=True, beyond_accuracy=beyond_accuracy, **eval_opts,
+        device=run.device, options=cfg.protocol_options, beyond_accuracy=beyond_accuracy,
     )
+    metrics = dict(evaluation.metrics)
+    if evaluation.beyond is not None:
+        metrics["beyond_accuracy"] = evaluation.beyond
     metrics.update({"checkpoint": str(run.checkpoint), "epoch": run.epoch, "which": which,
                     "data_checksum": run.dataset.checksum()})
     return metrics

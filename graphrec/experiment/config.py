@@ -4,7 +4,7 @@ Settings are layered defaults < YAML file < command-line flags < ``key=value``
 overrides (:func:`build_experiment_config`); unknown keys are an error listing the
 valid ones. :func:`build_model` builds the configured model from the split's
 :class:`~graphrec.models.context.ModelContext`. Nothing here trains: the runner is
-:mod:`graphrec.train.experiment`, loading a finished run is :mod:`graphrec.runs`.
+:mod:`graphrec.experiment.runner`, loading a finished run is :mod:`graphrec.experiment.runs`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from graphrec.data.dataset import SequenceDataset
+from graphrec.experiment.protocols import resolve_protocol
 from graphrec.models.base import SequentialRecommender
-from graphrec.protocols import resolve_protocol
 from graphrec.train.config import TrainConfig, apply_overrides, check_keys, coerce, load_yaml
 
 

@@ -30,9 +30,9 @@
    (``metrics.test_masked_beyond`` / ``test_unmasked_beyond``,
    :mod:`graphrec.eval.beyond_accuracy`).
 
-The configuration lives in :mod:`graphrec.experiment_config`, the protocols in
-:mod:`graphrec.protocols`, loading a finished run in :mod:`graphrec.runs`
-(:func:`~graphrec.runs.evaluate_checkpoint` re-evaluates a saved ``best.pt`` / ``last.pt``).
+The configuration lives in :mod:`graphrec.experiment.config`, the protocols in
+:mod:`graphrec.experiment.protocols`, loading a finished run in :mod:`graphrec.experiment.runs`
+(:func:`~graphrec.experiment.runs.evaluate_checkpoint` re-evaluates a saved ``best.pt`` / ``last.pt``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import datetime
 import platform
 import resource
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +53,16 @@ from graphrec.atomic import write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.distributed import resolve_device
 from graphrec.eval.head_tail import head_users, metrics_by_group
-from graphrec.eval.loo import evaluate_loo
 from graphrec.eval.metrics import DEFAULT_KS
 from graphrec.eval.ranks import save_ranks, save_user_values
-from graphrec.experiment_config import ExperimentConfig, build_experiment_config, build_model, load_data
+from graphrec.experiment.config import ExperimentConfig, build_experiment_config, build_model, load_data
+from graphrec.experiment.prepare import Prepared, prepare
+from graphrec.experiment.protocols import PROTOCOLS, Evaluation, EvaluationProtocol, resolve_protocol
+from graphrec.experiment.runs import LoadedRun, evaluate_checkpoint, load_run
 from graphrec.models.base import SequentialRecommender
 from graphrec.outputs import RunLock, check_inside, check_output_dir, claim_output_dir
-from graphrec.protocols import (
-    PROTOCOLS,
-    ProtocolSpec,
-    build_split,
-    check_metric,
-    check_split,
-    eval_options,
-    resolve_protocol,
-)
-from graphrec.runs import LoadedRun, evaluate_checkpoint, load_run
 from graphrec.train.checkpoint import BEST
 from graphrec.train.config import TrainConfig
-from graphrec.train.seed import seed_everything
 from graphrec.train.trainer import Trainer
 
 RESULT_FILE = "result.json"
@@ -90,7 +80,6 @@ def peak_memory_mb(device: torch.device) -> float:
         return torch.cuda.max_memory_allocated(device) / 2**20
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10  # bytes on macOS, KiB on Linux
-
 
 
 def per_user_entry(values: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -138,72 +127,48 @@ def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distribut
          overwrite: bool) -> dict[str, Any]:
     tcfg = cfg.train
     out_dir = Path(cfg.output_dir)
+    protocol = resolve_protocol(cfg.protocol)
     if tcfg.num_threads > 0:
         torch.set_num_threads(tcfg.num_threads)
     tcfg = tcfg.replace(
         checkpoint_dir=_inside(out_dir, tcfg.checkpoint_dir or "checkpoints", "train.checkpoint_dir"),
         log_file=_inside(out_dir, tcfg.log_file or "train.jsonl", "train.log_file"),
         tensorboard_dir=_inside(out_dir, tcfg.tensorboard_dir, "train.tensorboard_dir"),
-        metric=tcfg.metric or resolve_protocol(cfg.protocol).default_metric,
+        metric=tcfg.metric or protocol.default_metric,
     )
-    eval_opts = eval_options(cfg.protocol, cfg.protocol_options)
-    check_metric(cfg.protocol, str(tcfg.metric), cfg.protocol_options)
+    protocol.check_metric(str(tcfg.metric), cfg.protocol_options)
     device = resolve_device(tcfg.device, info)
     inputs = [cfg.data] if dataset is None and cfg.data != "synthetic" else []
     check_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
-
-    load_start = time.perf_counter()
-    data = dataset if dataset is not None else load_data(cfg)
-    split = build_split(cfg.protocol, data, tcfg.max_len, cfg.protocol_options)
-    check_split(cfg.protocol, split, cfg.data)
-    load_seconds = time.perf_counter() - load_start
-    seed_everything(tcfg.seed)
-    model = build_model(cfg, split, device)
+    prepared = prepare(cfg, device, dataset, seed=tcfg.seed, protocol=protocol)
     lock = RunLock(out_dir)
     if info.is_main:
         claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
         lock.acquire()
     try:
-        return _train_and_record(cfg, tcfg, data, split, model, device, info, load_seconds, eval_opts)
+        return _train_and_record(cfg, tcfg, prepared, device, info)
     finally:
         lock.release()
 
 
-def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDataset, split: Any,
-                      model: SequentialRecommender, device: torch.device, info: distributed.DistInfo,
-                      load_seconds: float, eval_opts: dict[str, Any]) -> dict[str, Any]:
+def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepared,
+                      device: torch.device, info: distributed.DistInfo) -> dict[str, Any]:
     out_dir = Path(cfg.output_dir)
-    protocol = resolve_protocol(cfg.protocol)
+    protocol, data, split, model = prepared.protocol, prepared.dataset, prepared.split, prepared.model
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    test_ranks: dict[bool, np.ndarray] = {}  # mask_history -> (U_eval,) 1-based ranks of the test
-    test_beyond: dict[bool, dict[str, float]] = {}  # mask_history -> novelty / category share / coverage
-    test_values: dict[bool, dict[str, np.ndarray]] = {}  # user split: mask_history -> per-user values
+    tests: dict[bool, Evaluation] = {}  # mask_history -> the test's evaluation (per-user outcomes, beyond)
 
     def evaluator(m: SequentialRecommender, which: str, mask: bool | None = None) -> dict[str, Any]:
         masked = cfg.mask_history_eval if mask is None else mask
-        if which == "test" and cfg.protocol == "loo":  # keep the per-user ranks of every test
-            metrics = evaluate_loo(m, split, which, batch_size=tcfg.eval_batch_size, mask_history=masked,
-                                   device=device, shard=True, return_ranks=True, beyond_accuracy=True,
-                                   **eval_opts)
-            test_ranks[masked] = metrics.pop("ranks")
-            test_beyond[masked] = metrics.pop("beyond_accuracy")
-            return metrics
-        if which == "test":  # the top-N lists of the test also give novelty, category share, coverage
-            extra = {"return_values": True} if cfg.protocol == "user" else {}
-            metrics = protocol.evaluate(
-                m, split, which, batch_size=tcfg.eval_batch_size,
-                mask_history=masked, device=device, shard=True, beyond_accuracy=True, **extra, **eval_opts,
-            )
-            test_beyond[masked] = metrics.pop("beyond_accuracy")
-            if "per_user" in metrics:
-                test_values[masked] = metrics.pop("per_user")
-            return metrics
-        return protocol.evaluate(
-            m, split, which, batch_size=tcfg.eval_batch_size,
-            mask_history=masked, device=device, shard=True, **eval_opts,
-        )
+        test = which == "test"  # the test also keeps per-user outcomes and its top-N lists' beyond-accuracy
+        evaluation = protocol.evaluate(m, split, which, batch_size=tcfg.eval_batch_size, mask_history=masked,
+                                       device=device, options=cfg.protocol_options, per_user=test,
+                                       beyond_accuracy=test)
+        if test:
+            tests[masked] = evaluation
+        return evaluation.metrics
 
     metadata = {"experiment": cfg.to_dict(), "num_items": split.num_items, "data_checksum": data.checksum()}
     trainer = Trainer(model, split, tcfg, mask_history=cfg.mask_history_eval, evaluator=evaluator,
@@ -237,7 +202,7 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
         "train_seconds": fit["train_seconds"],
         "seq_per_s": fit["seq_per_s"],
         "eval_users_per_s": fit["test"].get("users_per_s"),
-        "load_seconds": load_seconds,
+        "load_seconds": prepared.load_seconds,
         "peak_memory_mb": peak_memory_mb(device),
         "world_size": info.world_size,
         "device": str(device),
@@ -248,24 +213,27 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, data: SequenceDa
         "config": cfg.to_dict(),
     }
     for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
-        if masked_flag in test_beyond:  # Novelty@N, CategoryShare@N, Coverage@N of the top-N lists
-            result["metrics"][f"{key}_beyond"] = test_beyond[masked_flag]
-    if set(test_ranks) == {True, False}:
+        beyond = tests[masked_flag].beyond if masked_flag in tests else None
+        if beyond is not None:  # Novelty@N, CategoryShare@N, Coverage@N of the top-N lists
+            result["metrics"][f"{key}_beyond"] = beyond
+    masked_test, unmasked_test = tests.get(True), tests.get(False)
+    ranks = (masked_test.ranks, unmasked_test.ranks) if masked_test and unmasked_test else (None, None)
+    values = (masked_test.per_user, unmasked_test.per_user) if masked_test and unmasked_test else (None, None)
+    if ranks[0] is not None and ranks[1] is not None:  # leave-one-out: one rank per user
         head = head_users(split)
-        ks = eval_opts.get("ks") or DEFAULT_KS
-        for key, masked_flag in (("test_masked", True), ("test_unmasked", False)):
-            result["metrics"][f"{key}_by_group"] = metrics_by_group(
-                test_ranks[masked_flag], split.eval_users, head, ks)
+        ks = protocol.evaluation_options(cfg.protocol_options).get("ks") or DEFAULT_KS
+        for key, test_ranks in (("test_masked", ranks[0]), ("test_unmasked", ranks[1])):
+            result["metrics"][f"{key}_by_group"] = metrics_by_group(test_ranks, split.eval_users, head, ks)
         result["ranks"] = {**RANK_FILES, "base": 1, "dtype": "int32", "num_users": int(len(split.eval_users))}
-    if set(test_values) == {True, False}:
-        result["per_user"] = per_user_entry(test_values[True])
+    if values[0] is not None and values[1] is not None:  # user split: every user's metric values
+        result["per_user"] = per_user_entry(values[0])
     if info.is_main:
-        if "ranks" in result:  # the ranks first, so that result.json names files that exist
+        if ranks[0] is not None and ranks[1] is not None:  # ranks first: result.json names files that exist
             save_ranks(out_dir / RANK_FILES["users"], split.eval_users)
-            save_ranks(out_dir / RANK_FILES["test_masked"], test_ranks[True])
-            save_ranks(out_dir / RANK_FILES["test_unmasked"], test_ranks[False])
-        if "per_user" in result:  # likewise the per-user values first
-            save_per_user_values(out_dir, test_values[True], test_values[False])
+            save_ranks(out_dir / RANK_FILES["test_masked"], ranks[0])
+            save_ranks(out_dir / RANK_FILES["test_unmasked"], ranks[1])
+        if values[0] is not None and values[1] is not None:  # likewise the per-user values first
+            save_per_user_values(out_dir, values[0], values[1])
         write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 
@@ -276,7 +244,8 @@ __all__ = [
     "USER_VALUE_FILES",
     "ExperimentConfig",
     "LoadedRun",
-    "ProtocolSpec",
+    "EvaluationProtocol",
+    "Evaluation",
     "build_experiment_config",
     "build_model",
     "evaluate_checkpoint",

@@ -21,7 +21,7 @@ import argparse
 
 from graphrec.data.load import load_dataset
 from graphrec.data.loo import LeaveOneOutSplit
-from graphrec.eval.loo import evaluate_loo
+from graphrec.eval.loo import evaluate_loo, loo_evaluator
 from graphrec.models.sasrec import SASRec
 from graphrec.train.config import TrainConfig
 from graphrec.train.seed import seed_everything
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     # 4. the generic trainer: early stopping on validation NDCG@10, best weights kept in memory
     config = TrainConfig(epochs=args.epochs, batch_size=256, lr=args.lr, metric="NDCG@10", patience=5,
                          max_len=args.max_len, seed=args.seed, device=args.device, progress=False)
-    trainer = Trainer(model, split, config)
+    trainer = Trainer(model, split, config, evaluator=loo_evaluator(split))
     fit = trainer.fit()
     print(f"best epoch {fit['best_epoch']} of {fit['epochs_run']}, valid NDCG@10 {fit['best_metric']:.4f}, "
           f"{fit['train_seconds']:.1f} s training ({fit['seq_per_s']:.0f} sequences/s)")

@@ -245,7 +245,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _run_compare(args: argparse.Namespace) -> int:
     from graphrec.atomic import json_default
-    from graphrec.compare import compare_runs, format_table, load_run_ranks
+    from graphrec.experiment.compare import compare_runs, format_table, load_run_ranks
 
     runs_a = [load_run_ranks(run, args.variant) for run in args.a]
     runs_b = [load_run_ranks(run, args.variant) for run in args.b]
@@ -426,7 +426,7 @@ def _add_recommend(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_recommend(args: argparse.Namespace) -> int:
-    from graphrec.recommend import recommend_from_args
+    from graphrec.experiment.recommend import recommend_from_args
 
     return recommend_from_args(args)
 
@@ -454,12 +454,8 @@ def _run_models(args: argparse.Namespace) -> int:
             continue
         doc = (inspect.getdoc(cls) or "").splitlines()
         print(f"{name}: {doc[0] if doc else cls.__name__}")
-        params = inspect.signature(cls.__init__).parameters
-        for pname, param in params.items():
-            if pname in ("self", "num_items"):
-                continue
-            default = "" if param.default is inspect.Parameter.empty else f" = {param.default!r}"
-            print(f"    model.{pname}{default}")
+        for pname, default in cls.Config().to_dict().items():
+            print(f"    model.{pname} = {default!r}")
     return 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from graphrec.cli import main
-from graphrec.compare import (
+from graphrec.experiment.compare import (
     RunRanks,
     bootstrap_means,
     check_same_users,
@@ -80,7 +80,7 @@ def test_seeded_and_shared_across_metrics() -> None:
 
 
 def test_chunks_are_vectorised_and_complete(monkeypatch: pytest.MonkeyPatch) -> None:
-    import graphrec.compare as compare
+    import graphrec.experiment.compare as compare
 
     monkeypatch.setattr(compare, "CHUNK_ENTRIES", 50)  # 5 samples of 10 users per chunk
     means = compare.bootstrap_means(np.arange(10.0), resamples=23, seed=0)

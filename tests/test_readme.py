@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from graphrec.cli import build_parser
+from graphrec.eval.loo import loo_evaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -37,7 +38,8 @@ def test_model_snippet_trains_through_the_three_doors() -> None:
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     split = LeaveOneOutSplit.build(load_dataset("synthetic", num_users=80, num_items=50), max_len=10)
     model = namespace["MeanPoolIntents"].from_context(ModelContext.from_split(split), dim=8)
-    result = Trainer(model, split, TrainConfig(epochs=2, lr=0.01, progress=False)).fit()
+    result = Trainer(model, split, TrainConfig(epochs=2, lr=0.01, progress=False),
+                     evaluator=loo_evaluator(split)).fit()
     assert set(result["history"][0]) >= {"loss/rec", "loss/cl"}
     assert float(model.intents.abs().sum()) > 0  # the epoch-start k-means ran
 

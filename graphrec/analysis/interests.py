@@ -249,7 +249,7 @@ def case_study(run: LoadedRun, users: Sequence[str], top: int = 10,
         its top items with category, score and ``target``), ``merged`` (the evaluated
         list, ``target`` marked) and ``targets`` (held-out items, ``hit`` marked).
     """
-    from graphrec.recommend import users_to_rows
+    from graphrec.experiment.recommend import users_to_rows
 
     split, dataset, model = run.split, run.dataset, run.model
     if not hasattr(split, "eval_set"):

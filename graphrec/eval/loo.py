@@ -22,7 +22,7 @@ Recommendation with Mutual Information Maximization", CIKM 2020.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -197,4 +197,19 @@ def _beyond_accumulator(split: Any, ns: Sequence[int]) -> BeyondAccuracy:
     return BeyondAccuracy(split.train_item_counts(), category, usable)
 
 
-__all__ = ["evaluate_loo", "loo_metric_sums", "mask_history_scores"]
+def loo_evaluator(split: LeaveOneOutEvaluable, batch_size: int = 1024,
+                  mask_history: bool = False) -> Callable[[Any, str], dict[str, Any]]:
+    """A trainer's evaluator ``(model, which) -> metrics``: :func:`evaluate_loo` on ``split``.
+
+    Scores on the model's device, sharded under ``torchrun``.
+    """
+
+    def evaluate(model: Any, which: str) -> dict[str, Any]:
+        device = next(iter(model.parameters()), torch.empty(0)).device
+        return evaluate_loo(model, split, which, batch_size=batch_size, mask_history=mask_history,
+                            device=device, shard=True)
+
+    return evaluate
+
+
+__all__ = ["evaluate_loo", "loo_evaluator", "loo_metric_sums", "mask_history_scores"]

@@ -12,7 +12,7 @@ target). Every leave-one-out metric is a mean over users of a function of that r
 
 — :func:`graphrec.eval.metrics.rank_metrics` with its 0-based :math:`r_u = \\mathrm{rank}_u - 1`.
 So metrics of any group of users (head / tail, :mod:`graphrec.eval.head_tail`) and
-per-user differences between runs (:mod:`graphrec.compare`) come from the saved
+per-user differences between runs (:mod:`graphrec.experiment.compare`) come from the saved
 ranks without scoring again. :func:`metrics_from_ranks` reuses ``rank_metrics`` and
 ``finalize_metrics``; over all users, summed in the evaluation's blocks, it gives
 exactly the metrics ``evaluate_loo`` reported (the same float64 sums in the same order).

@@ -431,7 +431,7 @@ def evaluate_user_split(
             ``"per_user"`` (not JSON; pop it before writing the metrics): ``{"users": (R,)
             int64 user ids, name: (R,) float64}`` for Recall/HR/NDCG/NDCG_comirec @N, in the
             order of ``rows``, whose means are the metrics (gathered from every rank under
-            sharding). :mod:`graphrec.compare` pairs runs user by user on them.
+            sharding). :mod:`graphrec.experiment.compare` pairs runs user by user on them.
 
     Returns:
         ``{"Recall@N", "HR@N", "NDCG@N", "NDCG_comirec@N", ["Diversity@N"]}`` means, plus

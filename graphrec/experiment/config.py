@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
+from graphrec.config import apply_overrides, check_keys, coerce, load_yaml
 from graphrec.data.dataset import SequenceDataset
 from graphrec.experiment.protocols import resolve_protocol
 from graphrec.models.base import SequentialRecommender
-from graphrec.train.config import TrainConfig, apply_overrides, check_keys, coerce, load_yaml
+from graphrec.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -104,35 +105,13 @@ def load_data(cfg: ExperimentConfig) -> SequenceDataset:
 
 
 def model_options(cls: type[SequentialRecommender], options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` checked against ``cls``'s constructor: unknown keys, types, sizes.
+    """``options`` checked against ``cls.Config`` (unknown keys, types, sizes) and coerced.
 
-    Values are coerced to the constructor's annotations (``"64"`` -> 64); an integer
-    option whose default is positive (sizes, counts) must be positive, a ``dropout``
-    must lie in ``[0, 1)``. Errors name the option as ``model.<name>``.
+    Only the keys given are returned (a model's ``from_context`` fills the rest from the
+    data); errors name the option as ``model.<name>``.
     """
-    import inspect
-    import typing
-
-    params = inspect.signature(cls.__init__).parameters
-    valid = [k for k in cls.config_keys() if k != "num_items"]
-    check_keys(options, valid, f"model {cls.__name__}")
-    try:
-        hints = typing.get_type_hints(cls.__init__)
-    except Exception:  # noqa: BLE001 - annotations that cannot be resolved are left unchecked
-        hints = {}
-    out: dict[str, Any] = {}
-    for key, value in options.items():
-        name = f"model.{key}"
-        if key in hints and isinstance(value, (str, int, float, bool)):
-            value = coerce(value, hints[key], name)
-        default = params[key].default
-        if (isinstance(default, int) and not isinstance(default, bool) and default > 0
-                and isinstance(value, int) and not isinstance(value, bool) and value <= 0):
-            raise ValueError(f"{name} must be a positive integer, got {value}")
-        if "dropout" in key and isinstance(value, float) and not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), got {value}")
-        out[key] = value
-    return out
+    config = cls.make_config(None, options)
+    return {key: getattr(config, key) for key in options}
 
 
 def build_model(cfg: ExperimentConfig, split: Any, device: torch.device | str = "cpu"

@@ -24,7 +24,7 @@
    has several targets per user and so no single rank, it writes every evaluated user's
    own test metric values instead (:data:`USER_VALUE_FILES`, float64 ``(U, M)`` ``.npy``,
    named with the ``M`` metric names in ``result["per_user"]``). Either lets
-   :mod:`graphrec.compare` pair runs user by user. Under both protocols the
+   :mod:`graphrec.experiment.compare` pair runs user by user. Under both protocols the
    test's top-N lists (N = 20, 50 under leave-one-out, the protocol's N under the user
    split) also give novelty, category share and catalogue coverage
    (``metrics.test_masked_beyond`` / ``test_unmasked_beyond``,
@@ -171,7 +171,7 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepar
         return evaluation.metrics
 
     metadata = {"experiment": cfg.to_dict(), "num_items": split.num_items, "data_checksum": data.checksum()}
-    trainer = Trainer(model, split, tcfg, mask_history=cfg.mask_history_eval, evaluator=evaluator,
+    trainer = Trainer(model, split, tcfg, evaluator=evaluator,
                       metadata=metadata, dist_info=info)
     fit = trainer.fit()
     other = evaluator(trainer.model, "test", mask=not cfg.mask_history_eval)

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
+from graphrec.models.config import ModelConfig
 from graphrec.models.hooks import TrainState
 
 if TYPE_CHECKING:
@@ -50,10 +51,12 @@ LOSS_UNITS = ("positions", "rows")
 
 
 class SequentialRecommender(nn.Module, ABC):
-    """Base class: holds ``num_items`` and the shared scoring code.
+    """Base class: holds ``num_items``, the model's options and the shared scoring code.
 
     Args:
         num_items: number of real items ``N`` (ids ``1..N``, 0 = padding).
+        config: the model's options (an instance of its :attr:`Config`; default: the defaults).
+        **options: fields of :attr:`Config` replacing those of ``config`` (checked, coerced).
     """
 
     #: whether the trainer should run gradient steps (False for e.g. POP)
@@ -66,10 +69,14 @@ class SequentialRecommender(nn.Module, ABC):
     #: counts in :meth:`loss_counts`). Terms not listed average over positions when the
     #: batch has ``target_ids`` and over rows otherwise.
     loss_units: ClassVar[Mapping[str, str]] = {}
+    #: the model's options (a frozen dataclass extending its family's base, :mod:`graphrec.models.config`)
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
 
-    def __init__(self, num_items: int) -> None:
+    def __init__(self, num_items: int, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__()
         self.num_items = int(num_items)
+        #: the model's options, checked (a frozen instance of :attr:`Config`)
+        self.config: Any = self.make_config(config, options)
 
     @abstractmethod
     def interests(self, batch: SeqBatch) -> Tensor:
@@ -82,6 +89,10 @@ class SequentialRecommender(nn.Module, ABC):
     @abstractmethod
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
         """Named scalar loss terms for one training batch."""
+
+    def terms(self) -> tuple[str, ...]:
+        """The names of the terms :meth:`loss_terms` returns in this configuration (default ``("rec",)``)."""
+        return ("rec",)
 
     def score_all(self, batch: SeqBatch) -> Tensor:
         """``(B, N + 1)`` scores of every item: ``max_k <interest_k, item>``.
@@ -142,16 +153,22 @@ class SequentialRecommender(nn.Module, ABC):
 
     @classmethod
     def config_keys(cls) -> list[str]:
-        """The keyword arguments the constructor accepts (for config validation)."""
-        import inspect
+        """The model's option names: the fields of its :attr:`Config`."""
+        return cls.Config.keys()
 
-        params = inspect.signature(cls.__init__).parameters
-        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        return [n for n, p in params.items() if n != "self" and p.kind in kinds]
+    @classmethod
+    def make_config(cls, config: ModelConfig | None, options: Mapping[str, Any]) -> Any:
+        """A constructor's config: ``config`` (default: the defaults) with ``options`` replacing fields.
+
+        So ``SASRec(n, hidden_size=8)`` and ``SASRec(n, SASRecConfig(hidden_size=8))`` build the same model.
+        """
+        if config is not None and not isinstance(config, cls.Config):
+            raise TypeError(f"{cls.__name__} takes a {cls.Config.__name__}, got {type(config).__name__}")
+        return cls.Config.from_options(options, cls.__name__, base=config)
 
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
-        """Build the model for a dataset split; ``options`` are the constructor's keywords.
+        """Build the model for a dataset split; ``options`` are the fields of :attr:`Config`.
 
         The default passes ``ctx.num_items`` only. A model that needs more from the data
         (training item counts, item → category, a category graph, the window length)
@@ -159,18 +176,12 @@ class SequentialRecommender(nn.Module, ABC):
 
             @classmethod
             def from_context(cls, ctx, **options):
-                options.setdefault("max_len", ctx.max_len)
-                return cls.from_config(ctx.num_items, **options)
+                ctx.window_options(options)  # max_len from the split
+                return cls(ctx.num_items, item_counts=ctx.item_counts, **options)
         """
         return cls.from_config(ctx.num_items, **options)
 
     @classmethod
     def from_config(cls, num_items: int, **config: Any) -> SequentialRecommender:
         """Construct from a config dict; unknown keys raise listing the valid ones."""
-        valid = [k for k in cls.config_keys() if k != "num_items"]
-        unknown = sorted(set(config) - set(valid))
-        if unknown:
-            raise ValueError(
-                f"unknown option(s) {unknown} for model {cls.__name__}; valid options: {sorted(valid)}"
-            )
-        return cls(num_items=num_items, **config)
+        return cls(num_items, cls.make_config(None, config))  # type: ignore[call-arg]  # (num_items, config)

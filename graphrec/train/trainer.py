@@ -57,7 +57,6 @@ from graphrec import distributed
 from graphrec.data.batch import SeqBatch
 from graphrec.data.packing import pack_batch
 from graphrec.distributed import DistInfo, resolve_device
-from graphrec.eval.loo import evaluate_loo
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
@@ -98,12 +97,11 @@ class Trainer:
 
     Args:
         model: the model (moved to ``config.device``).
-        split: training rows (``num_train_rows``, ``train_batch(rows)``) and, for the
-            default evaluator, a :class:`~graphrec.data.loo.LeaveOneOutSplit`.
+        split: training rows (``num_train_rows``, ``train_batch(rows)``).
         config: :class:`~graphrec.train.config.TrainConfig`.
-        mask_history: mask already-seen items in the default LOO evaluator.
-        evaluator: ``(model, which) -> metrics``; default: sharded
-            :func:`~graphrec.eval.loo.evaluate_loo` on ``split``.
+        evaluator: ``(model, which) -> metrics`` on the validation (``"valid"``) or test
+            (``"test"``) part, e.g. :func:`graphrec.eval.loo.loo_evaluator` of a
+            leave-one-out split; the trainer knows no protocol.
         metadata: JSON-able facts stored in checkpoints (model name/options, data, ...).
         on_epoch_end: called with each epoch's log record (after its checkpoint is written).
         dist_info: the process's place in a DDP job (default: the current group, if any).
@@ -115,8 +113,7 @@ class Trainer:
         split: TrainData,
         config: TrainConfig,
         *,
-        mask_history: bool = False,
-        evaluator: Evaluator | None = None,
+        evaluator: Evaluator,
         metadata: dict[str, Any] | None = None,
         on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
         dist_info: DistInfo | None = None,
@@ -128,10 +125,9 @@ class Trainer:
         self.info = dist_info or distributed.current()
         self.device = resolve_device(config.device, self.info)
         self.model = model.to(self.device)
-        self.mask_history = mask_history
         self.metadata = dict(metadata or {})
         self.on_epoch_end = on_epoch_end
-        self.evaluator: Evaluator = evaluator or self._loo_evaluator
+        self.evaluator = evaluator
         self.generator = torch.Generator().manual_seed(config.seed)
         self.trainable = bool(getattr(model, "trainable", True)) and any(
             p.requires_grad for p in model.parameters()
@@ -198,10 +194,6 @@ class Trainer:
         lr_factor(0, total, warmup, cfg.lr_schedule)  # validates the schedule name
         return torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, total, warmup, cfg.lr_schedule))
-
-    def _loo_evaluator(self, model: SequentialRecommender, which: str) -> dict[str, Any]:
-        return evaluate_loo(model, self.split, which, batch_size=self.config.eval_batch_size,  # type: ignore[arg-type]
-                            mask_history=self.mask_history, device=self.device, shard=True)
 
     @property
     def checkpoint_dir(self) -> Path | None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,20 +34,31 @@ from graphrec.data.augment import item_shuffle
 from graphrec.data.batch import SeqBatch
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.losses import info_nce
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 from graphrec.models.hooks import TrainState
 from graphrec.nn.kmeans import kmeans
+
+
+@dataclass(frozen=True)
+class TinyMeanConfig(ModelConfig):
+    dim: int = 16
+    dropout: float = 0.0
 
 
 class TinyMean(SequentialRecommender):
     """Running mean of item embeddings -> linear -> dot product with item embeddings."""
 
-    def __init__(self, num_items: int, dim: int = 16, dropout: float = 0.0) -> None:
-        super().__init__(num_items)
+    Config = TinyMeanConfig
+
+    def __init__(self, num_items: int, config: TinyMeanConfig | None = None, **options: Any) -> None:
+        super().__init__(num_items, config, **options)
+        dim = self.config.dim
         self.emb = nn.Embedding(num_items + 1, dim, padding_idx=0)
         self.proj = nn.Linear(dim, dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(self.config.dropout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -86,7 +99,7 @@ class IntentToy(TinyMean):
 
     def __init__(self, num_items: int, dim: int = 16, dropout: float = 0.0, num_intents: int = 3,
                  groups: int = 1) -> None:
-        super().__init__(num_items, dim, dropout)
+        super().__init__(num_items, dim=dim, dropout=dropout)
         self.groups = groups
         self.register_buffer("prototypes", torch.zeros(num_intents, dim))
         self.register_buffer("ema", torch.zeros(dim, dim))
@@ -150,7 +163,7 @@ def main(out: str, model_name: str = "tinymean", groups: int = 1) -> None:
             weights = {"norm": 0.01}
         cfg = TrainConfig(epochs=3, batch_size=16, lr=0.01, seed=0, progress=False, patience=0,
                           loss_weights=weights, eval_batch_size=25)
-        result = Trainer(model, split, cfg).fit()
+        result = Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
         if info.is_main:
             keep = {k: result[k] for k in ("valid", "test", "best_epoch")}
             keep["losses"] = [r["loss"] for r in result["history"]]

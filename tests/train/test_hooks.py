@@ -10,6 +10,7 @@ import torch
 
 from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import LAST, load_checkpoint
 from graphrec.train.config import TrainConfig
@@ -69,7 +70,8 @@ class Recorder(worker.TinyMean):  # type: ignore[misc, name-defined]
 def test_hooks_run_in_order_before_the_checkpoint(split: LeaveOneOutSplit, tmp_path: Path) -> None:
     model = Recorder(split.num_items, tmp_path / "ckpt")
     result = Trainer(model, split, _config(epochs=2, loss_weights={"norm": 0.01},
-                                           checkpoint_dir=str(tmp_path / "ckpt"))).fit()
+                                           checkpoint_dir=str(tmp_path / "ckpt")),
+                                               evaluator=loo_evaluator(split)).fit()
     steps = -(-split.num_train_rows // 16)
     expected = [("fit_start", 0, 0)]
     for epoch in (1, 2):
@@ -99,7 +101,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_bit_for_bit(split: Lea
                                                                      tmp_path: Path) -> None:
     """k-means at each epoch start, EMA after each step, a shuffled view from the batch step."""
     straight_dir = tmp_path / "straight"
-    straight = Trainer(_toy(split), split, _config(epochs=4, checkpoint_dir=str(straight_dir))).fit()
+    straight = Trainer(_toy(split), split, _config(epochs=4, checkpoint_dir=str(straight_dir)),
+                       evaluator=loo_evaluator(split)).fit()
 
     def crash_after_two(record: dict[str, Any]) -> None:
         if record["epoch"] == 2:
@@ -108,9 +111,9 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_bit_for_bit(split: Lea
     ckpt = tmp_path / "ckpt"
     with pytest.raises(Interrupt):
         Trainer(_toy(split), split, _config(epochs=4, checkpoint_dir=str(ckpt)),
-                on_epoch_end=crash_after_two).fit()
+                on_epoch_end=crash_after_two, evaluator=loo_evaluator(split)).fit()
     resumed = Trainer(_toy(split, seed=99), split, _config(epochs=4, checkpoint_dir=str(ckpt),
-                      resume=True)).fit()
+                      resume=True), evaluator=loo_evaluator(split)).fit()
     assert resumed["resumed_from"] == 2
     for a, b in zip(straight["history"], resumed["history"], strict=True):
         assert {k: v for k, v in a.items() if k.startswith(("loss", "ema"))} == \
@@ -131,7 +134,8 @@ class Bad(worker.TinyMean):  # type: ignore[misc, name-defined]
 
 def test_a_term_over_an_uncounted_unit_is_an_error(split: LeaveOneOutSplit) -> None:
     with pytest.raises(ValueError, match="'ce' averages over 'pairs'.*loss_counts"):
-        Trainer(Bad(split.num_items, dim=8), split, _config(epochs=1, loss_weights={})).fit()
+        Trainer(Bad(split.num_items, dim=8), split, _config(epochs=1, loss_weights={}),
+                evaluator=loo_evaluator(split)).fit()
 
 
 def test_default_loss_units(split: LeaveOneOutSplit) -> None:

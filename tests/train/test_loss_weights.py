@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.train.config import TrainConfig
 from graphrec.train.loss_weights import LossWeight, normalize_loss_weights, weight_at
 from graphrec.train.trainer import Trainer
@@ -56,7 +57,7 @@ def _fit(split: LeaveOneOutSplit, **kw: Any) -> dict[str, Any]:
     model = worker.TinyMean(split.num_items, dim=8)
     cfg = TrainConfig(**{**dict(epochs=3, batch_size=16, lr=0.01, seed=1, progress=False, patience=0,
                                 eval_batch_size=32), **kw})
-    return Trainer(model, split, cfg).fit()
+    return Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
 
 
 def test_trainer_applies_and_logs_the_weight_of_each_epoch(split: LeaveOneOutSplit) -> None:
@@ -84,7 +85,8 @@ def test_schedule_continues_exactly_after_resume(split: LeaveOneOutSplit, tmp_pa
     cfg = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=1, progress=False, patience=0,
                       eval_batch_size=32, loss_weights=weights, checkpoint_dir=str(tmp_path))
     with pytest.raises(Stop):
-        Trainer(model, split, cfg, on_epoch_end=stop).fit()
-    resumed = Trainer(worker.TinyMean(split.num_items, dim=8), split, cfg.replace(resume=True)).fit()
+        Trainer(model, split, cfg, on_epoch_end=stop, evaluator=loo_evaluator(split)).fit()
+    resumed = Trainer(worker.TinyMean(split.num_items, dim=8), split, cfg.replace(resume=True),
+                      evaluator=loo_evaluator(split)).fit()
     assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in straight["history"]]
     assert [r["weight/norm"] for r in resumed["history"]] == pytest.approx([0.5, 0.05, 0.005, 0.005])

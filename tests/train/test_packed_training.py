@@ -7,6 +7,7 @@ import torch
 
 from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.synthetic import generate_synthetic
+from graphrec.eval.loo import loo_evaluator
 from graphrec.models.gru4rec import GRU4Rec
 from graphrec.models.sasrec import SASRec
 from graphrec.train.config import TrainConfig
@@ -24,7 +25,8 @@ def _losses(split: LeaveOneOutSplit, pack: bool) -> list[float]:
     model = SASRec(split.num_items, hidden_size=16, num_layers=1, dropout=0.0, max_len=20)
     config = TrainConfig(epochs=2, batch_size=32, lr=0.01, seed=5, progress=False, max_len=20,
                          pack_sequences=pack)
-    return [record["loss"] for record in Trainer(model, split, config).fit()["history"]]
+    return [record["loss"] for record in Trainer(model, split, config,
+                                                 evaluator=loo_evaluator(split)).fit()["history"]]
 
 
 def test_packed_training_matches_padded(split: LeaveOneOutSplit) -> None:
@@ -34,4 +36,4 @@ def test_packed_training_matches_padded(split: LeaveOneOutSplit) -> None:
 def test_packing_refused_for_models_without_support(split: LeaveOneOutSplit) -> None:
     with pytest.raises(ValueError, match="GRU4Rec does not accept packed batches"):
         Trainer(GRU4Rec(split.num_items, hidden_size=8), split,
-                TrainConfig(epochs=1, progress=False, pack_sequences=True))
+                TrainConfig(epochs=1, progress=False, pack_sequences=True), evaluator=loo_evaluator(split))

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from graphrec.eval.loo import loo_evaluator
 from graphrec.train.config import TrainConfig
 from graphrec.train.param_groups import build_param_groups, check_param_groups
 
@@ -69,7 +70,7 @@ def test_trainer_builds_the_groups() -> None:
     model = SASRec(split.num_items, hidden_size=8, num_layers=1, max_len=6)
     cfg = TrainConfig(epochs=1, lr=0.01, weight_decay=0.1, optimizer="adamw", progress=False,
                       param_groups=[{"params": "@embedding|@norm|@bias", "weight_decay": 0.0}])
-    trainer = Trainer(model, split, cfg)
+    trainer = Trainer(model, split, cfg, evaluator=loo_evaluator(split))
     assert trainer.optimizer is not None
     decays = [g["weight_decay"] for g in trainer.optimizer.param_groups]
     assert decays == [0.0, 0.1]

@@ -15,8 +15,10 @@ import torch
 
 from graphrec.cli import main
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.experiment.config import build_experiment_config, build_model
-from graphrec.models.comirec import ComiRecSA, MultiInterestRecommender
+from graphrec.models.comirec import ComiRecSA
+from graphrec.models.multi_interest import MultiInterestRecommender
 from graphrec.train.checkpoint import LAST, load_checkpoint
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
@@ -56,15 +58,16 @@ def test_sparse_gradients_need_lazy_adam(split: LeaveOneOutSplit, optimizer: str
     model = _model(split)
     assert model.sparse_gradients
     with pytest.raises(ValueError, match="train.optimizer=lazy_adam"):
-        Trainer(model, split, _config(optimizer=optimizer))
+        Trainer(model, split, _config(optimizer=optimizer), evaluator=loo_evaluator(split))
     dense = _model(split, sparse=False)
     assert not dense.sparse_gradients
-    Trainer(dense, split, _config(optimizer=optimizer))  # dense tables train with any optimizer
+    Trainer(dense, split, _config(optimizer=optimizer),
+            evaluator=loo_evaluator(split))  # dense tables train with any optimizer
 
 
 def test_item_table_gradient_is_sparse_and_only_its_batch_rows_move(split: LeaveOneOutSplit) -> None:
     model = _model(split)
-    trainer = Trainer(model, split, _config(epochs=1, batch_size=8))
+    trainer = Trainer(model, split, _config(epochs=1, batch_size=8), evaluator=loo_evaluator(split))
     assert trainer.optimizer is not None
     batch, _ = trainer._step_batch(1, 0, torch.arange(8).numpy())
     before = model.item.weight.detach().clone()
@@ -80,7 +83,7 @@ def test_item_table_gradient_is_sparse_and_only_its_batch_rows_move(split: Leave
 
 
 def test_lazy_adam_resumes_exactly(split: LeaveOneOutSplit, tmp_path: Path) -> None:
-    straight = Trainer(_model(split), split, _config(epochs=4)).fit()
+    straight = Trainer(_model(split), split, _config(epochs=4), evaluator=loo_evaluator(split)).fit()
 
     class Interrupt(Exception):
         pass
@@ -92,11 +95,12 @@ def test_lazy_adam_resumes_exactly(split: LeaveOneOutSplit, tmp_path: Path) -> N
     ckpt = str(tmp_path / "ckpt")
     with pytest.raises(Interrupt):
         Trainer(_model(split), split, _config(epochs=4, checkpoint_dir=ckpt),
-                on_epoch_end=crash_after_two).fit()
+                on_epoch_end=crash_after_two, evaluator=loo_evaluator(split)).fit()
     saved = load_checkpoint(Path(ckpt) / LAST)
     assert saved["epoch"] == 2 and saved["optimizer"]["state"]  # LazyAdam's moments were checkpointed
     fresh = _model(split, seed=123)  # another init: resume must not depend on it
-    resumed = Trainer(fresh, split, _config(epochs=4, checkpoint_dir=ckpt, resume=True)).fit()
+    resumed = Trainer(fresh, split, _config(epochs=4, checkpoint_dir=ckpt, resume=True),
+                      evaluator=loo_evaluator(split)).fit()
     assert resumed["resumed_from"] == 2
     assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in straight["history"]]
     assert _metrics(resumed) == _metrics(straight)
@@ -105,12 +109,12 @@ def test_lazy_adam_resumes_exactly(split: LeaveOneOutSplit, tmp_path: Path) -> N
 def test_grad_clip_with_sparse_gradients(split: LeaveOneOutSplit) -> None:
     model = _model(split)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    Trainer(model, split, _config(epochs=1, grad_clip=1e-12)).fit()
+    Trainer(model, split, _config(epochs=1, grad_clip=1e-12), evaluator=loo_evaluator(split)).fit()
     # Adam's step is g / (|g| + eps): with |g| <= 1e-12 and eps = 1e-8 it is ~ lr * 1e-4
     change = max(float((model.state_dict()[k] - before[k]).abs().max()) for k in before)
     assert 0 < change < 1e-4
     free = _model(split)
-    Trainer(free, split, _config(epochs=1)).fit()
+    Trainer(free, split, _config(epochs=1), evaluator=loo_evaluator(split)).fit()
     assert max(float((free.state_dict()[k] - before[k]).abs().max()) for k in before) > 1e-3
 
 
@@ -118,7 +122,7 @@ def test_lazy_adam_with_param_groups(split: LeaveOneOutSplit) -> None:
     model = _model(split)
     cfg = _config(epochs=1, weight_decay=0.01, param_groups=[{"params": "@embedding", "weight_decay": 0.0},
                                                              {"params": "position", "lr": 0.001}])
-    trainer = Trainer(model, split, cfg)
+    trainer = Trainer(model, split, cfg, evaluator=loo_evaluator(split))
     assert trainer.optimizer is not None
     groups = {g["name"]: g for g in trainer.optimizer.param_groups}
     assert groups["@embedding"]["weight_decay"] == 0.0 and groups["position"]["lr"] == 0.001
@@ -133,7 +137,8 @@ def test_lazy_adam_on_a_dense_model_trains_as_adam(split: LeaveOneOutSplit) -> N
     for optimizer in ("adam", "lazy_adam"):
         torch.manual_seed(0)
         model = worker.TinyMean(split.num_items, dim=8)
-        result = Trainer(model, split, _config(optimizer=optimizer, loss_weights={"norm": 0.01})).fit()
+        result = Trainer(model, split, _config(optimizer=optimizer, loss_weights={"norm": 0.01}),
+                         evaluator=loo_evaluator(split)).fit()
         losses[optimizer] = [r["loss"] for r in result["history"]]
     assert losses["lazy_adam"] == pytest.approx(losses["adam"], rel=1e-5)
 

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.models.base import SequentialRecommender
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint
 from graphrec.train.config import TrainConfig
@@ -36,7 +37,7 @@ def _config(**kw: Any) -> TrainConfig:
 def _fit(split: LeaveOneOutSplit, dropout: float = 0.0, **kw: Any) -> dict[str, Any]:
     torch.manual_seed(0)
     model = worker.TinyMean(split.num_items, dim=8, dropout=dropout)
-    return Trainer(model, split, _config(**kw)).fit()
+    return Trainer(model, split, _config(**kw), evaluator=loo_evaluator(split)).fit()
 
 
 def _metrics(result: dict[str, Any]) -> dict[str, float]:
@@ -110,13 +111,14 @@ def test_grad_clip_bounds_updates(split: LeaveOneOutSplit) -> None:
     torch.manual_seed(0)
     model = worker.TinyMean(split.num_items, dim=8)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    Trainer(model, split, _config(epochs=1, grad_clip=1e-12, optimizer="adamw")).fit()
+    Trainer(model, split, _config(epochs=1, grad_clip=1e-12, optimizer="adamw"),
+            evaluator=loo_evaluator(split)).fit()
     # Adam's step is g / (|g| + eps): with |g| <= 1e-12 and eps = 1e-8 it is ~ lr * 1e-4
     change = max(float((model.state_dict()[k] - before[k]).abs().max()) for k in before)
     assert 0 < change < 1e-4
     torch.manual_seed(0)
     free = worker.TinyMean(split.num_items, dim=8)
-    Trainer(free, split, _config(epochs=1)).fit()
+    Trainer(free, split, _config(epochs=1), evaluator=loo_evaluator(split)).fit()
     assert max(float((free.state_dict()[k] - before[k]).abs().max()) for k in before) > 1e-3
 
 
@@ -141,7 +143,7 @@ class CountPop(SequentialRecommender):
 
 def test_untrainable_model_skips_training(split: LeaveOneOutSplit) -> None:
     model = CountPop(split.num_items, split.train_item_counts())
-    result = Trainer(model, split, _config()).fit()
+    result = Trainer(model, split, _config(), evaluator=loo_evaluator(split)).fit()
     assert result["epochs_run"] == 0 and result["history"] == []
     assert 0.0 <= result["test"]["HR@20"] <= 1.0 and math.isfinite(result["test"]["MRR"])
 
@@ -165,13 +167,13 @@ def test_resume_matches_uninterrupted_run(split: LeaveOneOutSplit, tmp_path: Pat
     model = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
     with pytest.raises(Interrupt):
         Trainer(model, split, _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, **schedule),
-                on_epoch_end=crash_after_two).fit()
+                on_epoch_end=crash_after_two, evaluator=loo_evaluator(split)).fit()
     assert load_checkpoint(Path(ckpt) / LAST)["epoch"] == 2
     # a fresh process would build a fresh model with another init: resume must not depend on it
     torch.manual_seed(123)
     fresh = worker.TinyMean(split.num_items, dim=8, dropout=0.3)
     cfg = _config(epochs=4, patience=3, checkpoint_dir=ckpt, log_file=log, resume=True, **schedule)
-    resumed = Trainer(fresh, split, cfg).fit()
+    resumed = Trainer(fresh, split, cfg, evaluator=loo_evaluator(split)).fit()
     assert resumed["resumed_from"] == 2
     assert _metrics(resumed) == _metrics(straight)
     assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in straight["history"]]
@@ -212,7 +214,8 @@ def test_tensorboard_scalars_per_epoch(split: LeaveOneOutSplit, tmp_path: Path,
 def test_cosine_schedule_reaches_zero_at_the_last_step(split: LeaveOneOutSplit) -> None:
     torch.manual_seed(0)
     model = worker.TinyMean(split.num_items, dim=8)
-    trainer = Trainer(model, split, _config(epochs=2, lr_schedule="cosine", warmup_epochs=1.0))
+    trainer = Trainer(model, split, _config(epochs=2, lr_schedule="cosine", warmup_epochs=1.0),
+                      evaluator=loo_evaluator(split))
     steps_per_epoch = math.ceil(split.num_train_rows / 16)
     lrs = []
     trainer.on_epoch_end = lambda record: lrs.append(trainer.optimizer.param_groups[0]["lr"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +65,47 @@ def json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def fsync_folder(folder: Path, directory: bool = False) -> None:
+    """Flush the files of ``folder`` (or, with ``directory``, the folder's own entry list) to disk."""
+    paths = [folder] if directory else [p for p in folder.iterdir() if p.is_file()]
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # e.g. a platform that cannot open a directory
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def replace_directory(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``; an existing ``target`` is swapped out, then removed."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        try:
+            os.replace(new, target)
+        except BaseException:
+            os.replace(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+def write_png_atomic(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
+    """Lay out a matplotlib figure, write it to ``path`` as PNG atomically, close it if pyplot made it."""
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_open(target, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=dpi)
+    if getattr(fig.canvas, "manager", None) is not None:  # a pyplot figure: release it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return target

@@ -69,7 +69,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
-    from graphrec.data.dataset import check_dataset_dir, remove_stale_temporaries
+    from graphrec.data.dataset_dir import check_dataset_dir, remove_stale_temporaries
     from graphrec.data.errors import DataFormatError
     from graphrec.data.sources import input_paths
 

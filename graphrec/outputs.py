@@ -51,7 +51,7 @@ def write_marker(folder: str | os.PathLike[str], kind: str) -> None:
     Path(folder, MARKER).write_text(text, encoding="utf-8")
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
+def is_inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
         return True
@@ -78,7 +78,7 @@ def check_output_dir(folder: str | os.PathLike[str], kind: str, *, overwrite: bo
     """
     target = Path(folder)
     for source in inputs:
-        if source and Path(source).exists() and _is_inside(Path(source), target):
+        if source and Path(source).exists() and is_inside(Path(source), target):
             raise OutputError(f"{what} {target}: holds the input {source}; choose another output folder")
     if target.exists() and not target.is_dir():
         raise OutputError(f"{what} {target}: is a file, not a folder; choose another output path")
@@ -151,12 +151,12 @@ def check_inside(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     """Refuse a configured output ``path`` (e.g. ``train.log_file``) outside ``folder``."""
     if path is None:
         return
-    if not _is_inside(Path(folder) / path if not Path(path).is_absolute() else Path(path), Path(folder)):
+    if not is_inside(Path(folder) / path if not Path(path).is_absolute() else Path(path), Path(folder)):
         raise OutputError(f"{key} = {path!s} is outside the run folder {folder}; outputs are written "
                           "only inside the run folder (use a relative path or one below it)")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except OSError as exc:
@@ -185,7 +185,7 @@ class RunLock:
                     holder = int(self.path.read_text().strip() or "0")
                 except (OSError, ValueError):
                     holder = 0
-                if holder and holder != os.getpid() and _pid_alive(holder):
+                if holder and holder != os.getpid() and pid_alive(holder):
                     raise OutputError(f"{self.path.parent}: another graphrec process (PID {holder}) is "
                                       "writing into this run folder; wait for it or stop it") from None
                 self.path.unlink(missing_ok=True)  # stale: its process is gone
@@ -211,4 +211,4 @@ class RunLock:
 
 
 __all__ = ["LOCK", "MARKER", "OutputError", "RunLock", "check_inside", "check_output_dir", "claim_output_dir",
-           "read_marker", "write_marker", "write_output_file"]
+           "is_inside", "pid_alive", "read_marker", "write_marker", "write_output_file"]

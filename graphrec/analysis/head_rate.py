@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphrec.atomic import atomic_open, write_json_atomic
+from graphrec.atomic import write_json_atomic, write_png_atomic
 from graphrec.eval.head_tail import HEAD_RATIO, head_users
 from graphrec.experiment.runs import LoadedRun
 
@@ -177,11 +177,7 @@ def plot_head_rates(reports: Sequence[dict[str, Any]], path: str | os.PathLike[s
     ax.set_title("share of head sequences per cluster")
     if reports:
         ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_open(target, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=110)
-    return target
+    return write_png_atomic(fig, path)
 
 
 def head_rate_report(runs: Sequence[LoadedRun], labels: Sequence[str] | None = None, batch_size: int = 1024,

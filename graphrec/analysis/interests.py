@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphrec.atomic import atomic_open, write_json_atomic
+from graphrec.atomic import write_json_atomic, write_png_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.eval.retrieval import EMPTY_ITEM, interest_topn, multi_interest_topn
 from graphrec.experiment.runs import LoadedRun
@@ -185,11 +185,7 @@ def plot_interest_similarity(reports: Sequence[dict[str, Any]], path: str | os.P
         ax.set_title(title)
         if reports:
             ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_open(target, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=110)
-    return target
+    return write_png_atomic(fig, path)
 
 
 def write_interest_similarity(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:

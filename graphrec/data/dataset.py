@@ -33,25 +33,24 @@ a dataset prepared by an older version: these still load) and, unless
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from graphrec.atomic import fsync_folder, replace_directory
+from graphrec.data.dataset_dir import DATASET_KIND, check_dataset_dir, remove_stale_temporaries
 from graphrec.data.errors import DataFormatError
-from graphrec.outputs import MARKER, OutputError, check_output_dir, read_marker, write_marker
+from graphrec.outputs import read_marker, write_marker
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +58,6 @@ FORMAT_VERSION = 1
 _ARRAY_FIELDS = (
     "indptr", "items", "item_category", "timestamps", "attr_indptr", "attr_values", "user_split",
 )
-#: the kind written in a prepared dataset's marker file
-DATASET_KIND = "dataset"
-#: the files :meth:`SequenceDataset.save` writes
-DATASET_FILES = frozenset({"arrays.npz", "meta.json", "names.json", MARKER})
 #: meta.json keys written by :meth:`SequenceDataset.save` from the arrays (not provenance)
 _COUNT_KEYS = ("num_users", "num_interactions", "num_categories", "avg_length", "min_length",
                "max_length", "has_timestamps", "has_attributes", "checksum", "format_version")
@@ -253,9 +248,9 @@ class SequenceDataset:
             with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
                 json.dump(meta, fh, indent=2, sort_keys=True, default=str)
             write_marker(tmp, DATASET_KIND)
-            _fsync_files(tmp)
-            _replace_directory(tmp, target)
-            _fsync_files(target.parent, directory=True)
+            fsync_folder(tmp)
+            replace_directory(tmp, target)
+            fsync_folder(target.parent, directory=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -379,128 +374,3 @@ def _load_names(names_path: Path) -> dict[str, list[str]]:
     if not isinstance(names, dict) or not all(isinstance(v, list) for v in names.values()):
         raise DataFormatError(names_path, None, "expected an object of name lists; " + _PREPARE_AGAIN)
     return names
-
-
-# ------------------------------------------------------------------ the target folder
-def check_dataset_dir(directory: str | os.PathLike[str], overwrite: bool = False,
-                      inputs: Iterable[str | os.PathLike[str]] = (), what: str = "--out") -> bool:
-    """Check that a dataset may be written to ``directory``; change nothing.
-
-    :func:`graphrec.outputs.check_output_dir` for kind ``"dataset"``, with a clear
-    message for a dataset prepared by an older graphrec (it has ``meta.json`` but no
-    marker): it still loads, but graphrec does not replace it.
-
-    Returns:
-        Whether ``directory`` holds an earlier dataset (replaced with ``overwrite``).
-
-    Raises:
-        OutputError: naming ``directory`` and the way out.
-    """
-    target = Path(directory)
-    existing = next((p for p in target.parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise OutputError(f"{what} {target}: {existing} is a file, not a folder; choose another output path")
-    if (target.is_dir() and read_marker(target) is None and (target / "meta.json").is_file()
-            and not any(Path(i).exists() and _same_or_inside(Path(i), target) for i in inputs)):
-        raise OutputError(
-            f"{what} {target}: holds a dataset prepared by an older graphrec (no {MARKER} marker file); it "
-            "still loads, but graphrec replaces only folders that carry its marker: delete it yourself "
-            "or choose a new folder"
-        )
-    return check_output_dir(target, DATASET_KIND, overwrite=overwrite, inputs=inputs, what=what)
-
-
-def _same_or_inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True
-
-
-def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
-    """Remove what a killed earlier :meth:`SequenceDataset.save` of ``directory`` left beside it.
-
-    Only folders named by save's own patterns are touched:
-
-    * ``.<name>.tmp-<pid>-<random>`` (and ``.<name>.tmp-<random>`` of older versions)
-      holding nothing but the files save writes, when process ``<pid>`` no longer
-      runs: removed;
-    * ``.<name>.old-<pid>``, the previous copy set aside during the final swap,
-      when ``<pid>`` no longer runs: put back when ``directory`` is missing (the
-      swap was cut between its two renames), else removed.
-
-    Returns:
-        The folders removed or put back.
-    """
-    target = Path(directory)
-    if not target.parent.is_dir():
-        return []
-    name = re.escape(target.name)
-    temporary = re.compile(rf"\.{name}\.tmp-(?:(\d+)-)?[A-Za-z0-9_]{{8}}")
-    old = re.compile(rf"\.{name}\.old-(\d+)")
-    handled = []
-    for entry in sorted(target.parent.iterdir()):
-        if not entry.is_dir() or entry.is_symlink():
-            continue
-        match = temporary.fullmatch(entry.name)
-        if match is not None:
-            pid = int(match.group(1) or 0)
-            if (pid and _pid_alive(pid)) or not {p.name for p in entry.iterdir()} <= DATASET_FILES:
-                continue
-            shutil.rmtree(entry, ignore_errors=True)
-            logger.warning("removed %s, left by an interrupted save", entry)
-            handled.append(entry)
-            continue
-        match = old.fullmatch(entry.name)
-        if match is None or _pid_alive(int(match.group(1))):
-            continue
-        if not ((entry / "meta.json").is_file() or read_marker(entry) is not None):
-            continue
-        if not target.exists():
-            os.replace(entry, target)
-            logger.warning("put back %s as %s: an interrupted save had set it aside", entry, target)
-        else:
-            shutil.rmtree(entry, ignore_errors=True)
-            logger.warning("removed %s, left by an interrupted save", entry)
-        handled.append(entry)
-    return handled
-
-
-def _fsync_files(folder: Path, directory: bool = False) -> None:
-    """Flush the files of ``folder`` (or, with ``directory``, the folder's own entry list) to disk."""
-    paths = [folder] if directory else [p for p in folder.iterdir() if p.is_file()]
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:  # e.g. a platform that cannot open a directory
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _replace_directory(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` is swapped out, then removed."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        try:
-            os.replace(new, target)
-        except BaseException:
-            os.replace(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, target)

@@ -11,7 +11,7 @@ A source module (a reader in :mod:`graphrec.data.readers` or a converter in
 
 The command-line layer adds the shared options (``--out``, ``--overwrite``,
 filters), checks before any work that ``--out`` is a folder graphrec may write
-(:func:`graphrec.data.dataset.check_dataset_dir`: not a file, not a folder graphrec
+(:func:`graphrec.data.dataset_dir.check_dataset_dir`: not a file, not a folder graphrec
 did not make, not a folder holding the inputs named by :func:`input_paths`) and
 writes the result atomically. The library itself never reads ``sys.argv``.
 """

@@ -24,20 +24,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-_DPI = 110
+from graphrec.atomic import write_png_atomic  # noqa: E402
 
 
 def _ccdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     v = np.sort(np.asarray(values, dtype=np.float64))
     v = v[v > 0]
     return v, 1.0 - np.arange(len(v)) / max(len(v), 1)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
-    return path
 
 
 def _lorenz(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +64,7 @@ def plot_category_analysis(
            title=f"{title}: degree distribution ({summary['num_nodes']} categories)")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
-    paths.append(_save(fig, out / "degree_distribution.png"))
+    paths.append(write_png_atomic(fig, out / "degree_distribution.png"))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label in ((axes[0], "raw", "raw count $a_{ij}$"),
@@ -81,7 +74,7 @@ def plot_category_analysis(
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="fraction of edges with weight ≥ x",
                title=f"{title}: edge weights, {key}")
         ax.grid(alpha=0.3, which="both")
-    paths.append(_save(fig, out / "edge_weights.png"))
+    paths.append(write_png_atomic(fig, out / "edge_weights.png"))
 
     edges = summary["strongest_edges"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.32 * max(len(edges), 5) + 1.4), sharey=True)
@@ -94,7 +87,7 @@ def plot_category_analysis(
     axes[1].set(xlabel="after Eq. 1 $A_2(i,j)$", title="same edges, normalised")
     for ax in axes:
         ax.grid(alpha=0.3, axis="x")
-    paths.append(_save(fig, out / "strongest_edges.png"))
+    paths.append(write_png_atomic(fig, out / "strongest_edges.png"))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     sizes = summary["communities"]["sizes"]
@@ -109,7 +102,7 @@ def plot_category_analysis(
     for ax in axes:
         ax.grid(alpha=0.3, axis="y")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    paths.append(_save(fig, out / "communities.png"))
+    paths.append(write_png_atomic(fig, out / "communities.png"))
 
     diff = summary["diffusion"]
     if diff.get("hops"):
@@ -131,7 +124,7 @@ def plot_category_analysis(
         ax2.legend(loc="lower right")
         for ax in axes:
             ax.grid(alpha=0.3)
-        paths.append(_save(fig, out / "diffusion_spread.png"))
+        paths.append(write_png_atomic(fig, out / "diffusion_spread.png"))
 
     bias = summary["popularity_bias"]
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -148,5 +141,5 @@ def plot_category_analysis(
                  f"{bias['normalized_weight_share_top']:.0%} after Eq. 1")
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
-    paths.append(_save(fig, out / "popularity_bias.png"))
+    paths.append(write_png_atomic(fig, out / "popularity_bias.png"))
     return paths

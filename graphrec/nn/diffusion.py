@@ -16,12 +16,11 @@ The product :math:`\\mathcal{A} H` is computed by power iteration
 matrix power — and output :math:`\\sum_k \\theta_k Z_k`. The product is a
 gather-scatter over the edges on sparse graphs and a dense ``(C, C)`` product on
 dense ones (``dense``: by default when the graph holds at least
-:data:`DENSE_MIN_DENSITY` of the ``C^2`` possible edges and ``C <=``
-:data:`DENSE_MAX_NODES`): the two agree to float rounding, values and gradients
-alike. Category co-occurrence graphs are dense — Ta-Feng's 1,311 categories share
-251,648 edges (15 %) — and there the gather-scatter moves ``E x D`` floats per hop
-and its backward as many again, about 0.9 s of a 1 s HPCL4SR training step on two
-CPU cores, while the dense product of the same hop is a BLAS call.
+:data:`~graphrec.graph.diffusion.DENSE_MIN_DENSITY` of the ``C^2`` possible edges and
+``C <=`` :data:`~graphrec.graph.diffusion.DENSE_MAX_NODES`): the two agree to float
+rounding, values and gradients alike. Category co-occurrence graphs are dense, and
+there the gather-scatter moves ``E x D`` floats per hop and its backward as many
+again, while the dense product of the same hop is one BLAS call.
 
 Attention (``attention=True``), for an edge ``j -> i`` with weight :math:`w_{ij}`:
 
@@ -40,25 +39,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax
 
-from graphrec.graph.diffusion import diffusion_coefficients
-
-#: graphs with at least this share of the C^2 possible edges diffuse with a dense (C, C) product
-DENSE_MIN_DENSITY = 0.02
-#: ... unless they have more nodes than this (the dense matrix would hold C^2 floats)
-DENSE_MAX_NODES = 8192
+from graphrec.graph.diffusion import (
+    diffuse,
+    diffusion_coefficients,
+)
 
 
-def use_dense(num_nodes: int, num_edges: int, dense: bool | None = None) -> bool:
-    """Whether :meth:`AttentionDiffusion.diffuse` takes the dense product (``dense=None``: automatic)."""
-    if dense is not None:
-        return dense
-    return 0 < num_nodes <= DENSE_MAX_NODES and num_edges >= DENSE_MIN_DENSITY * num_nodes * num_nodes
-
-
-class AttentionDiffusion(MessagePassing):
+class AttentionDiffusion(nn.Module):
     """Attention computed once on the edges, then diffused over ``num_hops`` hops.
 
     Args:
@@ -88,7 +77,7 @@ class AttentionDiffusion(MessagePassing):
         dropout: float = 0.0,
         dense: bool | None = None,
     ) -> None:
-        super().__init__(aggr="add")
+        super().__init__()
         self.dense = dense
         self.channels = channels
         self.num_hops = num_hops
@@ -128,43 +117,16 @@ class AttentionDiffusion(MessagePassing):
         return F.dropout(att, p=self.dropout, training=self.training)
 
     def diffuse(self, x: Tensor, edge_index: Tensor, coeff: Tensor) -> Tensor:
-        """:math:`\\sum_k \\theta_k A^k x` by power iteration, ``A[i, j] = coeff`` of edge ``j -> i``.
-
-        Sparse (gather-scatter): each hop is :math:`Z_k[i] = \\sum_{(j \\to i)} A_{ij} Z_{k-1}[j]`
-        (``index_add``), not a sparse CSR product: torch's CSR product with a gradient through
-        its values leaks memory (about 3 MB a step measured on a 1,311-node, 200k-edge graph,
-        24 GB after ten epochs on Ta-Feng's category graph). Dense (:func:`use_dense`): ``A`` is
-        built once as a ``(C, C)`` matrix (repeated edges add up, as in the scatter) and each
-        hop is ``A @ Z``; the gradient reaches ``coeff`` through the matrix's entries.
-        """
-        if self.num_hops == 0 or self.alpha == 1.0:
+        """The hop sum with this layer's ``theta`` (:func:`graphrec.graph.diffusion.diffuse`)."""
+        if self.alpha == 1.0:  # theta = (1, 0, ..., 0)
             return x
-        src, dst = edge_index[0], edge_index[1]
-        weight = coeff.to(x.dtype)  # (E,)
-        theta = self.theta.to(x.dtype)
-        num_nodes = x.shape[0]
-        matrix = None
-        if use_dense(num_nodes, int(edge_index.shape[1]), self.dense):
-            # (C, C) A[i, j] = coeff of edge j -> i
-            matrix = x.new_zeros(num_nodes, num_nodes).index_put((dst, src), weight, accumulate=True)
-        z = x
-        out = theta[0] * x
-        for k in range(1, self.num_hops + 1):
-            if matrix is not None:
-                z = matrix @ z  # Z_k = A Z_{k-1}, (C, D)
-            else:
-                z = torch.zeros_like(z).index_add_(0, dst, z[src] * weight.unsqueeze(1))  # (C, D)
-            out = out + theta[k] * z
-        return out
+        return diffuse(x, edge_index, coeff, self.theta, self.dense)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         if self.num_hops == 0 or self.alpha == 1.0:
             return x
         coeff = self.edge_attention(x, edge_index, edge_weight)
         return self.diffuse(x, edge_index, coeff)
-
-    def message(self, x_j: Tensor) -> Tensor:  # pragma: no cover - diffuse gathers and scatters itself
-        return x_j
 
     def __repr__(self) -> str:
         return (

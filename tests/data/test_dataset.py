@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphrec.data.dataset import SequenceDataset, remove_stale_temporaries
+from graphrec.data.dataset import SequenceDataset
+from graphrec.data.dataset_dir import remove_stale_temporaries
 from graphrec.data.errors import DataFormatError
 from graphrec.outputs import OutputError, read_marker
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from graphrec.nn.diffusion import AttentionDiffusion, diffusion_coefficients, use_dense
+from graphrec.graph.diffusion import diffusion_coefficients, use_dense
+from graphrec.nn.diffusion import AttentionDiffusion
 
 # 3-node path 0 - 1 - 2, both directions
 PATH = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,11 +55,30 @@ from graphrec.experiment.runner import ExperimentConfig, run_experiment
 from graphrec.losses import info_nce, next_item_loss
 from graphrec.models import MODELS
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 from graphrec.models.context import ModelContext
 from graphrec.models.hooks import TrainState
 from graphrec.train.config import TrainConfig
 
 SMOKE_DATA = {"num_users": 200, "num_items": 150}  # tiny synthetic data for --smoke
+
+
+@dataclass(frozen=True)
+class CausalMeanPoolConfig(ModelConfig):
+    """The options of :class:`CausalMeanPool` (YAML ``model.<name>``; checked in ``__post_init__``).
+
+    Attributes:
+        hidden_size: ``D``.
+        dropout: dropout on the item embeddings of the input.
+        init_std: std of the item table's normal initialisation (small: the
+            initial cross entropy is then close to ``ln N``).
+        crop_ratio: share of each row kept in the cropped view (0 turns ``"cl"`` off).
+    """
+
+    hidden_size: int = 64
+    dropout: float = 0.2
+    init_std: float = 0.02
+    crop_ratio: float = 0.6
 
 
 class CausalMeanPool(SequentialRecommender):
@@ -82,13 +102,9 @@ class CausalMeanPool(SequentialRecommender):
 
     Args:
         num_items: ``N`` (ids ``1..N``, 0 = padding).
-        hidden_size: ``D``.
-        dropout: dropout on the item embeddings of the input.
-        init_std: std of the item table's normal initialisation (small: the
-            initial cross entropy is then close to ``ln N``).
+        config: :class:`CausalMeanPoolConfig` (or its fields as keywords).
         item_category: ``(N + 1,)`` category of every item (0 = unknown); ``None``
             turns the category term off.
-        crop_ratio: share of each row kept in the cropped view (0 turns ``"cl"`` off).
 
     Shapes:
         ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
@@ -96,16 +112,16 @@ class CausalMeanPool(SequentialRecommender):
 
     #: what each term is a mean over (for exact data-parallel scaling); others: positions
     loss_units = {"cl": "rows"}
+    Config = CausalMeanPoolConfig
     item_category: Tensor  # buffer (N + 1,)
     proj_ema: Tensor  # buffer (D, D)
 
-    def __init__(
-        self, num_items: int, hidden_size: int = 64, dropout: float = 0.2, init_std: float = 0.02,
-        item_category: np.ndarray | None = None, crop_ratio: float = 0.6,
-    ) -> None:
-        super().__init__(num_items)
-        self.init_std = init_std
-        self.crop_ratio = crop_ratio
+    def __init__(self, num_items: int, config: CausalMeanPoolConfig | None = None, *,
+                 item_category: np.ndarray | None = None, **options: Any) -> None:
+        super().__init__(num_items, config, **options)  # self.config: the checked options
+        hidden_size, dropout = self.config.hidden_size, self.config.dropout
+        self.init_std = self.config.init_std
+        self.crop_ratio = self.config.crop_ratio
         self.item = nn.Embedding(num_items + 1, hidden_size, padding_idx=0)
         self.dropout = nn.Dropout(dropout)
         self.proj = nn.Linear(hidden_size, hidden_size)  # W, b
@@ -119,7 +135,7 @@ class CausalMeanPool(SequentialRecommender):
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """Door 1: item → category of the dataset (training-part facts only live in ``ctx``)."""
-        return cls.from_config(ctx.num_items, item_category=ctx.item_category, **options)
+        return cls(ctx.num_items, item_category=ctx.item_category, **options)
 
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
         """Door 2: a cropped view of every row, row-aligned, drawn from the seeded generator."""

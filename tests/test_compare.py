@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from graphrec.cli import main
+from graphrec.eval.ranks import metric_values
 from graphrec.experiment.compare import (
     RunRanks,
     bootstrap_means,
@@ -21,7 +22,6 @@ from graphrec.experiment.compare import (
     normal_interval,
     paired_bootstrap,
 )
-from graphrec.eval.ranks import metric_values
 
 TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
         "data_options.num_intents=3", "data_options.mean_length=6", "train.batch_size=32",

@@ -35,6 +35,7 @@ replacement of BERT is not used (neither does the released BERT4Rec code).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -44,6 +45,7 @@ from torch import Tensor, nn
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import full_softmax_ce
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
 from graphrec.nn.encoders import build_sequence_encoder
 
@@ -101,11 +103,14 @@ def cloze_mask(sequence: Tensor, ratio: float, mask_id: int, generator: torch.Ge
     return sequence.masked_fill(chosen, mask_id), sequence * chosen
 
 
-class BERT4Rec(SequentialRecommender):
-    """Bidirectional transformer trained to recover masked items (Cloze).
+@dataclass(frozen=True)
+class BERT4RecConfig(ModelConfig):
+    """BERT4Rec's options.
 
-    Args:
-        num_items: number of real items ``N`` (the mask token is ``N + 1``).
+    Not a :class:`~graphrec.models.config.SASRecFamilyConfig`: the loss is always the Cloze
+    full softmax and the encoder always the bidirectional transformer.
+
+    Attributes:
         hidden_size: ``D`` (default 64).
         num_layers: transformer blocks (default 2).
         num_heads: attention heads (default 2).
@@ -119,6 +124,35 @@ class BERT4Rec(SequentialRecommender):
         activation: feed-forward activation (default ``"gelu"``, as BERT).
         output_head: Eq. 7's output layer :math:`\\mathrm{GELU}(hW^P + b^P)E^\\top + b^O`
             (default True); False scores :math:`h E^\\top`.
+    """
+
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 2
+    dropout: float = 0.1
+    max_len: int = 50
+    mask_ratio: float = 0.2
+    mask_last_ratio: float = 0.0
+    init_std: float = 0.02
+    ffn_multiplier: int = 4
+    activation: str = "gelu"
+    output_head: bool = True
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 < self.mask_ratio <= 1.0:
+            raise ValueError(f"model.mask_ratio must lie in (0, 1], got {self.mask_ratio}")
+        if not 0.0 <= self.mask_last_ratio <= 1.0:
+            raise ValueError(f"model.mask_last_ratio must lie in [0, 1], got {self.mask_last_ratio}")
+
+
+class BERT4Rec(SequentialRecommender):
+    """Bidirectional transformer trained to recover masked items (Cloze).
+
+    Args:
+        num_items: number of real items ``N`` (the mask token is ``N + 1``).
+        config: the options (:class:`BERT4RecConfig`); its fields may also be given as
+            keywords (``BERT4Rec(n, mask_ratio=0.4)``), replacing those of ``config``.
 
     Shapes:
         ``interests``: ``(B, 1, D')``; ``item_embeddings``: ``(N + 1, D')`` with ``D' = D + 1``
@@ -127,35 +161,21 @@ class BERT4Rec(SequentialRecommender):
     """
 
     loss_units: ClassVar[Mapping[str, str]] = {"rec": "masked"}
+    Config: ClassVar[type[ModelConfig]] = BERT4RecConfig
+    config: BERT4RecConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 2,
-        dropout: float = 0.1,
-        max_len: int = 50,
-        mask_ratio: float = 0.2,
-        mask_last_ratio: float = 0.0,
-        init_std: float = 0.02,
-        ffn_multiplier: int = 4,
-        activation: str = "gelu",
-        output_head: bool = True,
-    ) -> None:
+    def __init__(self, num_items: int, config: BERT4RecConfig | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
         super().__init__(num_items)
-        if not 0.0 < mask_ratio <= 1.0:
-            raise ValueError(f"mask_ratio must lie in (0, 1], got {mask_ratio}")
-        if not 0.0 <= mask_last_ratio <= 1.0:
-            raise ValueError(f"mask_last_ratio must lie in [0, 1], got {mask_last_ratio}")
-        self.mask_ratio = float(mask_ratio)
-        self.mask_last_ratio = float(mask_last_ratio)
-        self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std,
+        self.config = config
+        hidden = config.hidden_size
+        self.embedding = SequenceEmbedding(num_items, hidden, config.max_len, config.dropout, config.init_std,
                                            mask_token=True)
-        self.encoder = build_sequence_encoder("transformer", hidden_size, num_layers, num_heads, dropout,
-                                              ffn_multiplier, activation, causal=False)
-        self.head = nn.Linear(hidden_size, hidden_size) if output_head else None  # W^P, b^P
-        self.output_bias = nn.Parameter(torch.zeros(num_items + 1)) if output_head else None  # b^O
+        self.encoder = build_sequence_encoder("transformer", hidden, config.num_layers, config.num_heads,
+                                              config.dropout, config.ffn_multiplier, config.activation,
+                                              causal=False)
+        self.head = nn.Linear(hidden, hidden) if config.output_head else None  # W^P, b^P
+        self.output_bias = nn.Parameter(torch.zeros(num_items + 1)) if config.output_head else None  # b^O
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -169,7 +189,7 @@ class BERT4Rec(SequentialRecommender):
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` defaults to the split's window length and may not be shorter."""
         ctx.window_options(options)
-        return cls.from_config(ctx.num_items, **options)
+        return cls(ctx.num_items, **options)
 
     @property
     def mask_id(self) -> int:
@@ -214,7 +234,8 @@ class BERT4Rec(SequentialRecommender):
         if bool(((last[:, 0] == 0) & (batch.input_ids[:, -1] > 0)).any()):
             raise ValueError("BERT4Rec needs training rows whose last column has a target")
         sequence = torch.cat([batch.input_ids[:, 1:], last], dim=1)  # (B, L) last L training items
-        masked, targets = cloze_mask(sequence, self.mask_ratio, self.mask_id, generator, self.mask_last_ratio)
+        masked, targets = cloze_mask(sequence, self.config.mask_ratio, self.mask_id, generator,
+                                     self.config.mask_last_ratio)
         batch.extras["cloze_ids"], batch.extras["cloze_targets"] = masked, targets
         return batch
 
@@ -239,8 +260,8 @@ class BERT4Rec(SequentialRecommender):
         return {"rec": full_softmax_ce(h, self.item_embeddings(), targets[picked])}
 
     def extra_repr(self) -> str:
-        return (f"num_items={self.num_items}, mask_id={self.mask_id}, mask_ratio={self.mask_ratio}, "
-                f"mask_last_ratio={self.mask_last_ratio}, output_head={self.head is not None}")
+        return (f"num_items={self.num_items}, mask_id={self.mask_id}, mask_ratio={self.config.mask_ratio}, "
+                f"mask_last_ratio={self.config.mask_last_ratio}, output_head={self.head is not None}")
 
 
-__all__ = ["BERT4Rec", "cloze_mask"]
+__all__ = ["BERT4Rec", "BERT4RecConfig", "cloze_mask"]

@@ -28,7 +28,7 @@ row; here each view draws its operation independently (:func:`~graphrec.data.aug
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -37,15 +37,63 @@ from torch import Tensor
 from graphrec.data.augment import AugmentConfig, two_views
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import next_item_loss, nt_xent
-from graphrec.models.sasrec import SASRec
+from graphrec.models.config import ModelConfig
+from graphrec.models.sasrec import SASRec, SASRecConfig
 from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
 from graphrec.nn.pooling import POOLINGS, pool_sequence
 
 SIMILARITIES = ("dot", "cos")
 
 
+@dataclass(frozen=True)
+class CL4SRecConfig(SASRecConfig):
+    """CL4SRec's options: SASRec's (:class:`~graphrec.models.sasrec.SASRecConfig`; the item
+    table gets one more row, the mask token ``N + 1``) and the views' contrast.
+
+    Attributes:
+        augment: :class:`~graphrec.data.augment.AugmentConfig` or its options as a mapping
+            (``{operations: [crop, mask, reorder], crop_ratio: 0.2, ...}``; default
+            ``AugmentConfig()``); a mapping (or ``None``) is turned into an ``AugmentConfig``.
+            ``insert``/``substitute`` are not available here.
+        cl_temperature: :math:`\\tau` of the contrastive loss (default 1.0).
+        cl_similarity: ``"dot"`` (default, the reference code) or ``"cos"``.
+        cl_representation: how a view becomes one vector, ``"last"`` (default), ``"mean"``
+            or ``"concat"`` (:func:`graphrec.nn.pooling.pool_sequence`).
+    """
+
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    cl_temperature: float = 1.0
+    cl_similarity: str = "dot"
+    cl_representation: str = "last"
+
+    def __post_init__(self) -> None:
+        augment: Any = self.augment
+        if augment is None:
+            augment = AugmentConfig()
+        elif isinstance(augment, Mapping):
+            augment = AugmentConfig.from_options(augment)
+        elif not isinstance(augment, AugmentConfig):
+            raise ValueError(f"model.augment must be a mapping of augmentation options, got {augment!r}")
+        object.__setattr__(self, "augment", augment)
+        super().__post_init__()
+
+    def validate(self) -> None:
+        super().validate()
+        if self.augment.needs_similar_items:
+            raise ValueError("model.augment: the views are drawn from crop/mask/reorder/item_shuffle; "
+                             "insert/substitute need a similar-items table this model does not build")
+        if self.cl_temperature <= 0:
+            raise ValueError(f"model.cl_temperature must be > 0, got {self.cl_temperature}")
+        if self.cl_similarity not in SIMILARITIES:
+            raise ValueError(f"model.cl_similarity: unknown cl_similarity {self.cl_similarity!r}; "
+                             f"valid: {list(SIMILARITIES)}")
+        if self.cl_representation not in POOLINGS:
+            raise ValueError(f"model.cl_representation: unknown cl_representation "
+                             f"{self.cl_representation!r}; valid: {list(POOLINGS)}")
+
+
 @dataclass
-class TrainStates:
+class ForwardStates:
     """What one forward pass over a training batch and its two views yields.
 
     Attributes:
@@ -76,16 +124,9 @@ class CL4SRec(SASRec):
     """SASRec + NT-Xent between two augmented views of every training sequence.
 
     Args:
-        num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss, num_negatives,
-        init_std, ffn_multiplier, activation, encoder: as :class:`~graphrec.models.sasrec.SASRec`
-            (the item table gets one more row, the mask token ``N + 1``).
-        augment: :class:`~graphrec.data.augment.AugmentConfig` or its options as a mapping
-            (``{operations: [crop, mask, reorder], crop_ratio: 0.2, ...}``; default
-            ``AugmentConfig()``). ``insert``/``substitute`` are not available here.
-        cl_temperature: :math:`\\tau` of the contrastive loss (default 1.0).
-        cl_similarity: ``"dot"`` (default, the reference code) or ``"cos"``.
-        cl_representation: how a view becomes one vector, ``"last"`` (default), ``"mean"``
-            or ``"concat"`` (:func:`graphrec.nn.pooling.pool_sequence`).
+        num_items: number of real items ``N`` (the mask token is ``N + 1``).
+        config: the options (:class:`CL4SRecConfig`); its fields may also be given as
+            keywords (``CL4SRec(n, cl_temperature=0.5)``), replacing those of ``config``.
 
     Shapes:
         ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
@@ -94,50 +135,21 @@ class CL4SRec(SASRec):
 
     loss_units: ClassVar[Mapping[str, str]] = {"cl": "rows"}
     supports_packing = False
+    Config: ClassVar[type[ModelConfig]] = CL4SRecConfig
+    config: CL4SRecConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 2,
-        dropout: float = 0.5,
-        max_len: int = 50,
-        loss: str = "ce",
-        num_negatives: int = 256,
-        init_std: float = 0.02,
-        ffn_multiplier: int = 1,
-        activation: str = "relu",
-        encoder: str = "transformer",
-        augment: AugmentConfig | Mapping[str, Any] | None = None,
-        cl_temperature: float = 1.0,
-        cl_similarity: str = "dot",
-        cl_representation: str = "last",
-    ) -> None:
-        super().__init__(num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss,
-                         num_negatives, init_std, ffn_multiplier, activation, encoder)
+    def __init__(self, num_items: int, config: CL4SRecConfig | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
+        super().__init__(num_items, config)
         # the SASRec table plus the mask token N + 1 (an input only: scoring uses rows 0..N)
-        self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std,
-                                           mask_token=True)
+        self.embedding = SequenceEmbedding(num_items, config.hidden_size, config.max_len, config.dropout,
+                                           config.init_std, mask_token=True)
         self.supports_packing = False  # views live in extras, which packed rows cannot carry
-        if augment is None:
-            augment = AugmentConfig()
-        elif not isinstance(augment, AugmentConfig):
-            augment = AugmentConfig.from_options(augment)
-        if augment.needs_similar_items:
-            raise ValueError(f"{type(self).__name__} draws views from crop/mask/reorder/item_shuffle; "
-                             "insert/substitute need a similar-items table it does not build")
-        self.augment = augment
-        self.operations = augment.build(mask_id=self.embedding.mask_id)
-        if cl_temperature <= 0:
-            raise ValueError(f"cl_temperature must be > 0, got {cl_temperature}")
-        if cl_similarity not in SIMILARITIES:
-            raise ValueError(f"unknown cl_similarity {cl_similarity!r}; valid: {list(SIMILARITIES)}")
-        if cl_representation not in POOLINGS:
-            raise ValueError(f"unknown cl_representation {cl_representation!r}; valid: {list(POOLINGS)}")
-        self.cl_temperature = float(cl_temperature)
-        self.cl_similarity = cl_similarity
-        self.cl_representation = cl_representation
+        self.operations = config.augment.build(mask_id=self.embedding.mask_id)
+
+    def terms(self) -> tuple[str, ...]:
+        """``rec`` and ``cl``."""
+        return ("rec", "cl")
 
     @property
     def mask_id(self) -> int:
@@ -161,16 +173,16 @@ class CL4SRec(SASRec):
         (ids,) = trim_left_padding(input_ids)
         return self.encode(ids), ids > 0
 
-    def train_states(self, batch: SeqBatch, with_views: bool = True) -> TrainStates:
+    def train_states(self, batch: SeqBatch, with_views: bool = True) -> ForwardStates:
         """Encode the batch (next-item loss on every position) and, if asked, both views at once."""
         if batch.target_ids is None:
             raise ValueError(f"{type(self).__name__}.loss_terms needs a training batch with target_ids")
         start = leading_padding(batch.input_ids)
         ids = batch.input_ids[:, start:]  # (B, L')
         hidden = self.encode(ids)  # (B, L', D)
-        rec = next_item_loss(hidden, batch.target_ids[:, start:], self.item_embeddings(), self.loss,
-                             self.num_negatives)
-        states = TrainStates(rec=rec, hidden=hidden, valid=ids > 0)
+        rec = next_item_loss(hidden, batch.target_ids[:, start:], self.item_embeddings(), self.config.loss,
+                             self.config.num_negatives)
+        states = ForwardStates(rec=rec, hidden=hidden, valid=ids > 0)
         if with_views:
             if "view1" not in batch.extras or "view2" not in batch.extras:
                 raise ValueError(f"{type(self).__name__} needs the views of its training_batch "
@@ -181,16 +193,17 @@ class CL4SRec(SASRec):
 
     def contrastive_loss(self, z1: Tensor, z2: Tensor) -> Tensor:
         """NT-Xent of the two views' representations (CL4SRec Eq. 8)."""
-        return nt_xent(z1, z2, self.cl_temperature, normalize=self.cl_similarity == "cos")
+        return nt_xent(z1, z2, self.config.cl_temperature, normalize=self.config.cl_similarity == "cos")
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
         states = self.train_states(batch)
-        z1, z2 = states.pooled_views(self.cl_representation)  # (B, D') each
+        z1, z2 = states.pooled_views(self.config.cl_representation)  # (B, D') each
         return {"rec": states.rec, "cl": self.contrastive_loss(z1, z2)}
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, augment={self.augment}, cl_temperature={self.cl_temperature}, "
-                f"cl_similarity={self.cl_similarity!r}, cl_representation={self.cl_representation!r}")
+        config = self.config
+        return (f"{super().extra_repr()}, augment={config.augment}, cl_temperature={config.cl_temperature}, "
+                f"cl_similarity={config.cl_similarity!r}, cl_representation={config.cl_representation!r}")
 
 
-__all__ = ["CL4SRec", "TrainStates"]
+__all__ = ["CL4SRec", "CL4SRecConfig", "ForwardStates"]

@@ -30,7 +30,7 @@ prototype-guided attention (:class:`~graphrec.nn.intention.IntentionPrototypeExt
     v_u = \\sum_k \\beta_{u,k}\\, m_{u,k}
 
 and :math:`v_u` scores the next item. **Training** is ComiRec's one target per row
-(:func:`graphrec.models.comirec.one_target_batch`): term ``rec`` is the sampled softmax of
+(:func:`graphrec.models.multi_interest.one_target_batch`): term ``rec`` is the sampled softmax of
 :math:`v_u` over shared log-uniform negatives with log-Q correction (the
 :class:`~graphrec.nn.multi_interest.InterestSampledSoftmax` objective with one interest),
 term ``orth`` the orthogonality of the interests
@@ -58,7 +58,8 @@ scale order-free (the shuffled view then has exactly the same preference).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy.typing as npt
 import torch
@@ -68,9 +69,10 @@ from torch import Tensor, nn
 from graphrec.data.augment import item_shuffle
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import info_nce, interest_orthogonality
-from graphrec.models.comirec import MultiInterestRecommender, one_target_batch
+from graphrec.models.config import ModelConfig, MultiInterestConfig
+from graphrec.models.multi_interest import MultiInterestRecommender, one_target_batch
 from graphrec.nn.dropout import Dropout
-from graphrec.nn.embedding import trim_left_padding
+from graphrec.nn.embedding import right_aligned, trim_left_padding
 from graphrec.nn.intention import IntentionPrototypeExtractor
 from graphrec.nn.resnet1d import ResNet1d
 from graphrec.nn.transformer import CausalTransformerEncoder
@@ -80,86 +82,92 @@ SHUFFLED_KEY = "shuffled"
 READOUTS = ("aggregate", "interests")
 
 
+@dataclass(frozen=True)
+class DSIEConfig(MultiInterestConfig):
+    """DSIE's options: the multi-interest ones (``K`` default 4) and
+
+    Attributes:
+        use_global: build the global scale.
+        contrastive: add the shuffle contrastive term ``cl`` (needs ``use_global``).
+        temperature: :math:`\\tau` of the aggregation.
+        cl_temperature: :math:`\\tau_{cl}` of the contrastive loss.
+        num_blocks: residual blocks of the 1-D ResNet.
+        kernel_size: odd convolution width (1 is order-free).
+        attention_layers: self-attention layers after the ResNet.
+        num_heads: attention heads.
+        global_positions: add position vectors at the global input.
+        local_positions: position vectors in the local attention keys.
+        cluster_temperature: :math:`\\tau_c` of the prototype clustering.
+        dropout: dropout of the global encoder.
+        orthogonality: add the ``orth`` term when ``K > 1``.
+        readout: ``"aggregate"`` or ``"interests"`` (see the module docstring).
+    """
+
+    use_global: bool = True
+    contrastive: bool = True
+    temperature: float = 0.1
+    cl_temperature: float = 0.1
+    num_blocks: int = 2
+    kernel_size: int = 3
+    attention_layers: int = 1
+    num_heads: int = 2
+    global_positions: bool = True
+    local_positions: bool = True
+    cluster_temperature: float = 0.1
+    dropout: float = 0.1
+    orthogonality: bool = True
+    readout: str = "aggregate"
+
+    def validate(self) -> None:
+        for name in ("temperature", "cl_temperature", "cluster_temperature"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"model.{name} must be > 0, got {getattr(self, name)}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"unknown model.readout {self.readout!r}; valid: {list(READOUTS)}")
+        if self.contrastive and not self.use_global:
+            raise ValueError("model.contrastive=True needs the global scale (model.use_global=True)")
+
+
 class DSIE(MultiInterestRecommender):
     """Global inherent preference + local prototype interests, aggregated by agreement (module docstring).
 
     Args:
-        num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender`
-            (``K`` default 4).
-        use_global: build the global scale (default True).
-        contrastive: add the shuffle contrastive term ``cl`` (default True; needs ``use_global``).
-        temperature: :math:`\\tau` of the aggregation (default 0.1).
-        cl_temperature: :math:`\\tau_{cl}` of the contrastive loss (default 0.1).
-        num_blocks: residual blocks of the 1-D ResNet (default 2).
-        kernel_size: odd convolution width (default 3; 1 is order-free).
-        attention_layers: self-attention layers after the ResNet (default 1).
-        num_heads: attention heads (default 2).
-        global_positions: add position vectors at the global input (default True).
-        local_positions: position vectors in the local attention keys (default True).
-        cluster_temperature: :math:`\\tau_c` of the prototype clustering (default 0.1).
-        dropout: dropout of the global encoder (default 0.1).
-        orthogonality: add the ``orth`` term when ``K > 1`` (default True).
-        readout: ``"aggregate"`` (default) or ``"interests"`` (see the module docstring).
+        num_items, config, item_counts, options: as
+            :class:`~graphrec.models.multi_interest.MultiInterestRecommender`, with a
+            :class:`DSIEConfig`.
 
     Shapes:
         ``interests``: ``(B, 1, D)`` (aggregate) or ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``.
     """
 
     loss_units: ClassVar[Mapping[str, str]] = {"rec": "rows", "cl": "rows", "orth": "rows"}
+    Config: ClassVar[type[ModelConfig]] = DSIEConfig
+    config: DSIEConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_interests: int = 4,
-        max_len: int = 50,
-        num_negatives: int = 1280,
-        sampler: str = "log_uniform",
-        item_counts: npt.ArrayLike | None = None,
-        init_std: float = 0.02,
-        use_global: bool = True,
-        contrastive: bool = True,
-        temperature: float = 0.1,
-        cl_temperature: float = 0.1,
-        num_blocks: int = 2,
-        kernel_size: int = 3,
-        attention_layers: int = 1,
-        num_heads: int = 2,
-        global_positions: bool = True,
-        local_positions: bool = True,
-        cluster_temperature: float = 0.1,
-        dropout: float = 0.1,
-        orthogonality: bool = True,
-        readout: str = "aggregate",
-        sparse_items: bool = False,
-    ) -> None:
-        super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std, sparse_items)
-        if temperature <= 0 or cl_temperature <= 0:
-            raise ValueError(f"temperatures must be > 0, got {temperature}, {cl_temperature}")
-        if readout not in READOUTS:
-            raise ValueError(f"unknown readout {readout!r}; valid: {list(READOUTS)}")
-        if contrastive and not use_global:
-            raise ValueError("contrastive=True needs the global scale (use_global=True)")
-        self.use_global = bool(use_global)
-        self.contrastive = bool(contrastive)
-        self.temperature = float(temperature)
-        self.cl_temperature = float(cl_temperature)
-        self.orthogonality = bool(orthogonality)
-        self.readout = readout
-        self.local = IntentionPrototypeExtractor(hidden_size, num_interests, self.max_len,
-                                                 cluster_temperature, local_positions, init_std)
+    def __init__(self, num_items: int, config: DSIEConfig | None = None, *,
+                 item_counts: npt.ArrayLike | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
+        super().__init__(num_items, config, item_counts=item_counts)
+        self.use_global = config.use_global
+        self.contrastive = config.contrastive
+        self.temperature = config.temperature
+        self.cl_temperature = config.cl_temperature
+        self.orthogonality = config.orthogonality
+        self.readout = config.readout
+        d = config.hidden_size
+        self.local = IntentionPrototypeExtractor(d, config.num_interests, config.max_len,
+                                                 config.cluster_temperature, config.local_positions,
+                                                 config.init_std)
         self.global_position: nn.Parameter | None = None
         self.resnet: ResNet1d | None = None
         self.attention: CausalTransformerEncoder | None = None
-        self.global_dropout = Dropout(dropout)
-        if self.use_global:
-            if global_positions:
-                self.global_position = nn.Parameter(torch.empty(self.max_len, hidden_size))
-            self.resnet = ResNet1d(hidden_size, num_blocks, kernel_size, dropout)
-            self.attention = CausalTransformerEncoder(hidden_size, attention_layers, num_heads, dropout,
-                                                      causal=False)
+        self.global_dropout = Dropout(config.dropout)
+        if config.use_global:
+            if config.global_positions:
+                self.global_position = nn.Parameter(torch.empty(config.max_len, d))
+            self.resnet = ResNet1d(d, config.num_blocks, config.kernel_size, config.dropout)
+            self.attention = CausalTransformerEncoder(d, config.attention_layers, config.num_heads,
+                                                      config.dropout, causal=False)
         self._reset_global()
 
     def _reset_global(self) -> None:
@@ -189,9 +197,8 @@ class DSIE(MultiInterestRecommender):
         if self.resnet is None or self.attention is None:
             raise RuntimeError("this DSIE has no global scale (use_global=False)")
         e, valid = self.embed(input_ids)  # (B, W, D)
-        width = input_ids.shape[1]
         if self.global_position is not None:
-            e = e + self.global_position[self.max_len - width:] * valid.unsqueeze(-1)  # (B, W, D)
+            e = e + right_aligned(self.global_position, input_ids.shape[1]) * valid.unsqueeze(-1)  # (B, W, D)
         h = self.resnet(self.global_dropout(e), valid)  # (B, W, D)
         h = self.attention(h, valid)  # (B, W, D), zero at padding
         count = valid.sum(dim=1, keepdim=True).clamp_min(1).to(h.dtype)  # (B, 1)
@@ -200,8 +207,6 @@ class DSIE(MultiInterestRecommender):
     def local_interests(self, input_ids: Tensor) -> Tensor:
         """``(B, W)`` ids -> ``(B, K, D)`` :math:`m_{u,k}` (local scale)."""
         e, valid = self.embed(input_ids)  # (B, W, D)
-        if input_ids.shape[1] > self.max_len:
-            raise ValueError(f"input length {input_ids.shape[1]} exceeds max_len={self.max_len}")
         return self.local(e, valid)  # (B, K, D)
 
     def aggregation_weights(self, g: Tensor | None, m: Tensor) -> Tensor:
@@ -254,4 +259,4 @@ class DSIE(MultiInterestRecommender):
                 f"temperature={self.temperature}, readout={self.readout!r}")
 
 
-__all__ = ["DSIE", "READOUTS", "SHUFFLED_KEY"]
+__all__ = ["DSIE", "READOUTS", "SHUFFLED_KEY", "DSIEConfig"]

@@ -39,8 +39,7 @@ positions it has in the row's window (:math:`x_t` is not moved to the newest pos
 and a future those it has in the reversed row, where ``"one"`` aligns each sequence's
 newest item to the last position row. At evaluation ``t`` is the last position, where the
 two readings coincide (:meth:`DSSRec.interests` is the last column of the all-prefix pass).
-``"all"`` trains on ``T - 1`` samples per row and epoch where ``"one"`` trains on one (on
-Amazon Beauty, about 6 times as many per batch).
+``"all"`` trains on ``T - 1`` samples per row and epoch where ``"one"`` trains on one.
 
 **Losses**, over the ``P`` samples of the batch:
 
@@ -50,9 +49,8 @@ Amazon Beauty, about 6 times as many per batch).
   intention of the sample, scale :math:`1/\\sqrt D` (``seq2item="in_batch"``, the paper's).
   ``seq2item="full"`` (:func:`~graphrec.losses.max_interest_full_ce`) puts every item of
   the catalogue in the denominator, each scored by its best intention -- the score the
-  evaluation ranks by. It is the full cross-entropy recipe that trains SASRec fast here,
-  applied to Eq. 6: the next items of a batch are a weak, popularity-biased set of
-  negatives for a ranking over all items;
+  evaluation ranks by: SASRec's full cross-entropy applied to Eq. 6, since the next items
+  of a batch are a weak, popularity-biased set of negatives for a ranking over all items;
 * ``s2s`` -- latent seq2seq, Eq. 3 (:func:`~graphrec.losses.latent_seq2seq_loss`):
   :math:`\\phi^{(k)}(x_{1:t})` against :math:`\\phi^{(k)}(x_{T:t+1})`, every other (sample,
   intention) of the batch a negative (with ``"all"``: the row's other split points too),
@@ -73,10 +71,9 @@ selection keeps :math:`\\lceil \\lambda P_r K \\rceil`, proportional to the rank
 samples up to the rounding).
 
 The paper minimises :math:`\\mathcal{L}_{s2i} + \\mathcal{L}_{s2s}`; the weights are
-``train.loss_weights`` (``rec``, ``s2s``; 1 by default). With every split point and the
-full-catalogue ``rec``, ``s2s`` at weight 1 holds ``rec`` back on Amazon Beauty (validation
-NDCG@10 after 3 epochs .0125, against .0467 at weight 0.1); the Beauty recipe
-(``examples/configs/dssrec_beauty.yaml``) weighs it 0.1.
+``train.loss_weights`` (``rec``, ``s2s``; 1 by default). The Beauty recipe
+(``examples/configs/dssrec_beauty.yaml``) weighs ``s2s`` 0.1 (measurements in
+``docs/models/dssrec.md``).
 
 **Ablations**: ``seq2seq=False`` (seq2item only, the paper's "w/o seq2seq"),
 ``keep_ratio=1`` (no selection), ``num_intents=1`` (no disentanglement).
@@ -97,6 +94,7 @@ future window is the rest of the row in the loader's window (no separate cap);
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -105,6 +103,7 @@ from torch import Tensor
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import disentangled_seq2item, latent_seq2seq_loss, max_interest_full_ce
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 from graphrec.nn.disentangle import IntentionDisentangle
 from graphrec.nn.embedding import SequenceEmbedding, trim_left_padding
 from graphrec.nn.transformer import CausalTransformerEncoder
@@ -208,11 +207,14 @@ def reversed_futures(input_ids: Tensor, target_ids: Tensor) -> tuple[Tensor, Ten
     return split, reversed_ids, mirror
 
 
-class DSSRec(SequentialRecommender):
-    """SASRec states -> ``K`` disentangled intentions; seq2item + confident latent seq2seq (module docstring).
+@dataclass(frozen=True)
+class DSSRecConfig(ModelConfig):
+    """DSSRec's options.
 
-    Args:
-        num_items: ``N``.
+    Not a :class:`~graphrec.models.config.SASRecFamilyConfig`: the encoder is always
+    SASRec's transformer (feed-forward width ``D``, ReLU) and the losses are DSSRec's own.
+
+    Attributes:
         hidden_size: ``D`` (default 64).
         num_layers: transformer blocks (default 2).
         num_heads: attention heads (default 1, the paper's single-head SASRec).
@@ -221,15 +223,52 @@ class DSSRec(SequentialRecommender):
         num_intents: ``K`` (default 4).
         keep_ratio: :math:`\\lambda`, the share of seq2seq samples kept (default 0.5; 1 = all).
         seq2seq: add the ``s2s`` term (default True; False is the seq2item-only ablation).
+        init_std: std of the normal item/position initialisation (default 0.02).
         seq2item: ``"in_batch"`` (default, Eq. 6) or ``"full"`` (every item in the
             denominator, scored by its best intention).
-        init_std: std of the normal item/position initialisation (default 0.02).
         split_points: ``"all"`` (default: every split point of every training row, one
             causal pass over the row and one over its reversed targets) or ``"one"`` (one
             uniform split point per row, prefix and future encoded as sequences of their own).
         s2s_negatives: ``"batch"`` (default, Eq. 3: every other sample of the batch) or
             ``"other_rows"`` (with ``split_points="all"``, a sample's own row's other split
             points are left out of its denominator; the same as ``"batch"`` under ``"one"``).
+    """
+
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 1
+    dropout: float = 0.3
+    max_len: int = 50
+    num_intents: int = 4
+    keep_ratio: float = 0.5
+    seq2seq: bool = True
+    init_std: float = 0.02
+    seq2item: str = "in_batch"
+    split_points: str = "all"
+    s2s_negatives: str = "batch"
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 < self.keep_ratio <= 1.0:
+            raise ValueError(f"model.keep_ratio must lie in (0, 1], got {self.keep_ratio}")
+        if self.seq2item not in SEQ2ITEM_LOSSES:
+            raise ValueError(f"model.seq2item: unknown seq2item {self.seq2item!r}; "
+                             f"valid: {list(SEQ2ITEM_LOSSES)}")
+        if self.split_points not in SPLIT_POINTS:
+            raise ValueError(f"model.split_points: unknown split_points {self.split_points!r}; "
+                             f"valid: {list(SPLIT_POINTS)}")
+        if self.s2s_negatives not in S2S_NEGATIVES:
+            raise ValueError(f"model.s2s_negatives: unknown s2s_negatives {self.s2s_negatives!r}; "
+                             f"valid: {list(S2S_NEGATIVES)}")
+
+
+class DSSRec(SequentialRecommender):
+    """SASRec states -> ``K`` disentangled intentions; seq2item + confident latent seq2seq (module docstring).
+
+    Args:
+        num_items: ``N``.
+        config: the options (:class:`DSSRecConfig`); its fields may also be given as
+            keywords (``DSSRec(n, num_intents=2)``), replacing those of ``config``.
 
     Shapes:
         ``interests``: ``(B, K, D)``; ``item_embeddings``: ``(N + 1, D)``; ``split_intents``:
@@ -237,44 +276,19 @@ class DSSRec(SequentialRecommender):
     """
 
     loss_units: ClassVar[Mapping[str, str]] = {"rec": SAMPLES_UNIT, "s2s": SAMPLES_UNIT}
+    Config: ClassVar[type[ModelConfig]] = DSSRecConfig
+    config: DSSRecConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 1,
-        dropout: float = 0.3,
-        max_len: int = 50,
-        num_intents: int = 4,
-        keep_ratio: float = 0.5,
-        seq2seq: bool = True,
-        init_std: float = 0.02,
-        seq2item: str = "in_batch",
-        split_points: str = "all",
-        s2s_negatives: str = "batch",
-    ) -> None:
+    def __init__(self, num_items: int, config: DSSRecConfig | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
         super().__init__(num_items)
-        if not 0.0 < keep_ratio <= 1.0:
-            raise ValueError(f"keep_ratio must lie in (0, 1], got {keep_ratio}")
-        if seq2item not in SEQ2ITEM_LOSSES:
-            raise ValueError(f"unknown seq2item {seq2item!r}; valid: {list(SEQ2ITEM_LOSSES)}")
-        if split_points not in SPLIT_POINTS:
-            raise ValueError(f"unknown split_points {split_points!r}; valid: {list(SPLIT_POINTS)}")
-        if s2s_negatives not in S2S_NEGATIVES:
-            raise ValueError(f"unknown s2s_negatives {s2s_negatives!r}; valid: {list(S2S_NEGATIVES)}")
-        self.s2s_negatives = s2s_negatives
-        self.seq2item = seq2item
-        self.split_points = split_points
-        self.hidden_size = int(hidden_size)
-        self.num_intents = int(num_intents)
-        self.keep_ratio = float(keep_ratio)
-        self.seq2seq = bool(seq2seq)
-        self.max_len = int(max_len)
-        self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std)
-        self.encoder = CausalTransformerEncoder(hidden_size, num_layers, num_heads, dropout)
-        self.disentangle = IntentionDisentangle(hidden_size, num_intents, max_len, num_bias_sets=2,
-                                                init_std=init_std)
+        self.config = config
+        self.embedding = SequenceEmbedding(num_items, config.hidden_size, config.max_len, config.dropout,
+                                           config.init_std)
+        self.encoder = CausalTransformerEncoder(config.hidden_size, config.num_layers, config.num_heads,
+                                                config.dropout)
+        self.disentangle = IntentionDisentangle(config.hidden_size, config.num_intents, config.max_len,
+                                                num_bias_sets=2, init_std=config.init_std)
 
     def reset_parameters(self) -> None:
         self.embedding.reset_parameters()
@@ -285,11 +299,11 @@ class DSSRec(SequentialRecommender):
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` defaults to the split's window length and may not be shorter."""
         ctx.window_options(options)
-        return cls.from_config(ctx.num_items, **options)
+        return cls(ctx.num_items, **options)
 
     def terms(self) -> tuple[str, ...]:
         """The loss terms this configuration returns."""
-        return ("rec", "s2s") if self.seq2seq else ("rec",)
+        return ("rec", "s2s") if self.config.seq2seq else ("rec",)
 
     # ------------------------------------------------------------------ encoding
     def states(self, input_ids: Tensor) -> tuple[Tensor, Tensor]:
@@ -346,7 +360,7 @@ class DSSRec(SequentialRecommender):
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
         """``"all"``: the loader's batch as it is; ``"one"``: prefix, next item and reversed
         future of a uniform split per row (:func:`split_point_batch`)."""
-        if self.split_points == "one":
+        if self.config.split_points == "one":
             return split_point_batch(batch, generator)
         return batch
 
@@ -360,38 +374,40 @@ class DSSRec(SequentialRecommender):
         return counts
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
-        if self.split_points == "all":
+        if self.config.split_points == "all":
             if batch.target_ids is None:
                 raise ValueError("DSSRec.loss_terms (split_points='all') needs a training batch "
                                  "with target_ids")
             phi, psi, target, rows = self.split_intents(batch.input_ids, batch.target_ids,
-                                                        future=self.seq2seq)
+                                                        future=self.config.seq2seq)
             if target.numel() == 0:  # no split point: zero terms that keep the graph
                 zero = self.item_embeddings().sum() * 0.0
                 return {name: zero for name in self.terms()}
         else:
-            if TARGET_KEY not in batch.extras or (self.seq2seq and FUTURE_KEY not in batch.extras):
+            if TARGET_KEY not in batch.extras or (self.config.seq2seq and FUTURE_KEY not in batch.extras):
                 raise ValueError("DSSRec.loss_terms (split_points='one') needs the batch of training_batch "
                                  "(extras 'target' and 'future'); the trainer makes it")
             phi = self.intents(batch.input_ids)  # (B, K, D) phi(x_{1:t})
             target = batch.extras[TARGET_KEY]  # (B,) x_{t+1}
-            psi = self.intents(batch.extras[FUTURE_KEY], future=True) if self.seq2seq else None  # (B, K, D)
+            psi = (self.intents(batch.extras[FUTURE_KEY], future=True)  # (B, K, D)
+                   if self.config.seq2seq else None)
             rows = torch.arange(phi.shape[0], device=phi.device)  # (B,) one sample per row
-        if self.seq2item == "full":
+        if self.config.seq2item == "full":
             terms = {"rec": max_interest_full_ce(phi, self.item_embeddings(), target)}
         else:
             terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (P, D)
         if psi is not None:
-            groups = rows if self.s2s_negatives == "other_rows" else None
-            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.keep_ratio, groups=groups)  # phi vs psi
+            groups = rows if self.config.s2s_negatives == "other_rows" else None
+            terms["s2s"] = latent_seq2seq_loss(phi, psi, self.config.keep_ratio, groups=groups)  # phi vs psi
         return terms
 
     def extra_repr(self) -> str:
-        return (f"num_items={self.num_items}, hidden_size={self.hidden_size}, "
-                f"num_intents={self.num_intents}, "
-                f"keep_ratio={self.keep_ratio}, seq2seq={self.seq2seq}, seq2item={self.seq2item!r}, "
-                f"split_points={self.split_points!r}, s2s_negatives={self.s2s_negatives!r}")
+        config = self.config
+        return (f"num_items={self.num_items}, hidden_size={config.hidden_size}, "
+                f"num_intents={config.num_intents}, "
+                f"keep_ratio={config.keep_ratio}, seq2seq={config.seq2seq}, seq2item={config.seq2item!r}, "
+                f"split_points={config.split_points!r}, s2s_negatives={config.s2s_negatives!r}")
 
 
 __all__ = ["FUTURE_KEY", "S2S_NEGATIVES", "SAMPLES_UNIT", "SEQ2ITEM_LOSSES", "SPLIT_POINTS", "TARGET_KEY",
-           "DSSRec", "reversed_futures", "split_point_batch"]
+           "DSSRec", "DSSRecConfig", "reversed_futures", "split_point_batch"]

@@ -67,13 +67,11 @@ vectors of the user are the negatives (no other user is involved):
 averaged over all anchors of the batch (``mulcl_reduction = "mean"``, the default).
 **Reading of the sum:** Eq. 17 sums over a user's ``2K`` anchors; taken literally
 (``"group_sum"``: the sum over the ``2K`` anchors, averaged over users) the term weighs
-``2K = 8`` times the mean, and at the paper's :math:`\\lambda_2 = 1`, :math:`\\tau = 0.05` it
-swamps the recommendation loss: on Amazon Beauty (user split, lr 5e-3, 10 epochs) the
-literal sum grew to 9 nats and held validation Recall@20 at .01–.02, while the mean
-trained to .052 (``"mean"`` with :math:`\\lambda_2 = 0.1`: .054; no contrast and no
-fusion, the ``base`` row: .03). The paper's own sensitivity study (Fig. 4: too large a
+``2K = 8`` times the mean, which at the paper's :math:`\\lambda_2 = 1`, :math:`\\tau = 0.05`
+would swamp the recommendation loss. The paper's own sensitivity study (Fig. 4: too large a
 :math:`\\lambda_2` "can mask the recommendation loss") places its :math:`\\lambda_2 = 1`
-where the term does not dominate, which the mean reading reproduces.
+where the term does not dominate, which the mean reading gives (measurements:
+``docs/models/hpcl4sr.md``).
 **Reading of the denominator:** Eq. 17
 prints :math:`\\sum_{j \\ne i}`, which would count the positive again without margin;
 Eq. 15 (ArcFace's form) and the text's "2K - 2 negatives" give the form above.
@@ -86,7 +84,7 @@ given in degrees and converted to radians.
 **Recommendation loss** (Eq. 18–19, term ``rec``): the interest of :math:`M_u` with the
 largest inner product with the target item scores it in a sampled softmax with log-Q
 correction (:class:`~graphrec.nn.multi_interest.InterestSampledSoftmax`). Training is
-one target per row (ComiRec's scheme, :mod:`graphrec.models.comirec`): a random prefix
+one target per row (ComiRec's scheme, :mod:`graphrec.models.multi_interest`): a random prefix
 of every training row and its next item.
 
 **Joint loss** (Eq. 20): :math:`\\mathcal{L} = \\mathcal{L}_{rec} + \\lambda_1 \\mathcal{L}_{class}
@@ -121,6 +119,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy.typing as npt
@@ -131,9 +130,10 @@ from torch import Tensor, nn
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import angular_margin_info_nce, interest_orthogonality
 from graphrec.models.base import SequentialRecommender
-from graphrec.models.comirec import MultiInterestRecommender
+from graphrec.models.config import ModelConfig, MultiInterestConfig
+from graphrec.models.multi_interest import MultiInterestRecommender
 from graphrec.nn.capsule import BILINEAR_TYPES, CapsuleRouting
-from graphrec.nn.embedding import trim_left_padding
+from graphrec.nn.embedding import right_aligned, trim_left_padding
 from graphrec.nn.multi_interest import ContextSelfAttention, PositionPooling
 from graphrec.nn.residual_gcn import ResidualGCN, category_lookup
 
@@ -171,32 +171,65 @@ class Encoded(NamedTuple):
     input_ids: Tensor  # (B, W)
 
 
+@dataclass(frozen=True)
+class HPCL4SRConfig(MultiInterestConfig):
+    """HPCL4SR's options: the multi-interest ones (``hidden_size`` = ``d`` = 64,
+    ``num_interests`` = ``K`` = 4) and
+
+    Attributes:
+        variant: a Table 3 row (see :data:`VARIANTS`).
+        routing_iterations: capsule routing iterations.
+        capsule_bilinear: the capsules' bilinear map, ``"per_position"`` (ComiRec-DR),
+            ``"per_interest"`` or ``"shared"`` (MIND).
+        gcn_layers: residual GCN layers ``L`` (Eq. 3).
+        diffusion_hops: diffusion hops of Eq. 2.
+        diffusion_alpha: :math:`\\alpha` of :math:`\\theta_i = \\alpha(1-\\alpha)^i`.
+        diffusion_attention: learn the diffusion attention (False diffuses over the Eq. 1 weights
+            as they are).
+        temperature: :math:`\\tau` of Eq. 15–17.
+        margin: :math:`m` of Eq. 15–17 in **degrees** (ignored by ``no_margin``).
+        mulcl_reduction: ``"mean"`` (mean over all anchors) or ``"group_sum"`` (Eq. 17
+            literally: the sum over a user's ``2K`` anchors, mean over users).
+    """
+
+    variant: str = "full"
+    routing_iterations: int = 3
+    capsule_bilinear: str = "per_position"
+    gcn_layers: int = 2
+    diffusion_hops: int = 3
+    diffusion_alpha: float = 0.15
+    diffusion_attention: bool = True
+    temperature: float = 0.05
+    margin: float = 10.0
+    mulcl_reduction: str = "mean"
+
+    def validate(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown HPCL4SR model.variant {self.variant!r}; valid: {sorted(VARIANTS)}")
+        if self.capsule_bilinear not in BILINEAR_TYPES:
+            raise ValueError(f"unknown model.capsule_bilinear {self.capsule_bilinear!r}; "
+                             f"valid: {list(BILINEAR_TYPES)}")
+        if self.temperature <= 0:
+            raise ValueError(f"model.temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.margin < 180.0:
+            raise ValueError(f"model.margin is in degrees and must lie in [0, 180), got {self.margin}")
+        if self.mulcl_reduction not in MULCL_REDUCTIONS:
+            raise ValueError(f"unknown model.mulcl_reduction {self.mulcl_reduction!r}; "
+                             f"valid: {list(MULCL_REDUCTIONS)}")
+
+
 class HPCL4SR(MultiInterestRecommender):
     """HPCL4SR (see the module docstring for every equation and reading).
 
     Args:
-        num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std, sparse_items: as :class:`~graphrec.models.comirec.MultiInterestRecommender`
-            (``hidden_size`` = ``d`` = 64, ``num_interests`` = ``K`` = 4).
-        variant: a Table 3 row (default ``"full"``; see :data:`VARIANTS`).
-        routing_iterations: capsule routing iterations (default 3).
-        capsule_bilinear: the capsules' bilinear map, ``"per_position"`` (default,
-            ComiRec-DR), ``"per_interest"`` or ``"shared"`` (MIND).
-        gcn_layers: residual GCN layers ``L`` (Eq. 3; default 2).
-        diffusion_hops: diffusion hops of Eq. 2 (default 3).
-        diffusion_alpha: :math:`\\alpha` of :math:`\\theta_i = \\alpha(1-\\alpha)^i` (default 0.15).
-        diffusion_attention: learn the diffusion attention (default True; False diffuses
-            over the Eq. 1 weights as they are).
-        temperature: :math:`\\tau` of Eq. 15–17 (default 0.05).
-        margin: :math:`m` of Eq. 15–17 in **degrees** (default 10; ignored by
-            ``no_margin``).
-        mulcl_reduction: ``"mean"`` (default: mean over all anchors) or ``"group_sum"``
-            (Eq. 17 literally: the sum over a user's ``2K`` anchors, mean over users).
+        num_items, config, item_counts, options: as
+            :class:`~graphrec.models.multi_interest.MultiInterestRecommender`, with an
+            :class:`HPCL4SRConfig`.
         item_category: ``(N + 1,)`` category of every item (0 = unknown).
         category_edge_index: ``(2, E)`` edges of the category graph (node ``c - 1`` =
             category ``c``).
         category_edge_weight: ``(E,)`` their Eq. 1 weights.
-        num_categories: ``C`` (the graph's nodes).
+        num_categories: ``C`` (the graph's nodes; default: the largest category of ``item_category``).
 
     ``from_context`` supplies the last four from the split's training part. Without them
     only the ``base`` variant can run.
@@ -207,6 +240,8 @@ class HPCL4SR(MultiInterestRecommender):
 
     loss_units: ClassVar[Mapping[str, str]] = {"rec": "rows", "class": "class_positions",
                                                "mulcl": "rows", "capreg": "rows"}
+    Config: ClassVar[type[ModelConfig]] = HPCL4SRConfig
+    config: HPCL4SRConfig
     item_category: Tensor
     category_edge_index: Tensor
     category_edge_weight: Tensor
@@ -214,47 +249,23 @@ class HPCL4SR(MultiInterestRecommender):
     def __init__(
         self,
         num_items: int,
-        hidden_size: int = 64,
-        num_interests: int = 4,
-        max_len: int = 50,
-        num_negatives: int = 1280,
-        sampler: str = "log_uniform",
+        config: HPCL4SRConfig | None = None,
+        *,
         item_counts: npt.ArrayLike | None = None,
-        init_std: float = 0.02,
-        variant: str = "full",
-        routing_iterations: int = 3,
-        capsule_bilinear: str = "per_position",
-        gcn_layers: int = 2,
-        diffusion_hops: int = 3,
-        diffusion_alpha: float = 0.15,
-        diffusion_attention: bool = True,
-        temperature: float = 0.05,
-        margin: float = 10.0,
-        mulcl_reduction: str = "mean",
         item_category: npt.ArrayLike | None = None,
         category_edge_index: npt.ArrayLike | None = None,
         category_edge_weight: npt.ArrayLike | None = None,
         num_categories: int | None = None,
-        sparse_items: bool = False,
+        **options: Any,
     ) -> None:
-        super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std, sparse_items)
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown HPCL4SR variant {variant!r}; valid: {sorted(VARIANTS)}")
-        if capsule_bilinear not in BILINEAR_TYPES:
-            raise ValueError(f"unknown capsule_bilinear {capsule_bilinear!r}; valid: {list(BILINEAR_TYPES)}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        if not 0.0 <= margin < 180.0:
-            raise ValueError(f"margin is in degrees and must lie in [0, 180), got {margin}")
-        if mulcl_reduction not in MULCL_REDUCTIONS:
-            raise ValueError(f"unknown mulcl_reduction {mulcl_reduction!r}; valid: {list(MULCL_REDUCTIONS)}")
-        self.variant = variant
-        self.setup = VARIANTS[variant]
-        self.temperature = float(temperature)
-        self.margin = float(margin)
-        self.mulcl_reduction = mulcl_reduction
-        d = self.hidden_size
+        config = self.make_config(config, options)
+        super().__init__(num_items, config, item_counts=item_counts)
+        self.variant = config.variant
+        self.setup = VARIANTS[config.variant]
+        self.temperature = config.temperature
+        self.margin = config.margin
+        self.mulcl_reduction = config.mulcl_reduction
+        d = config.hidden_size
 
         # ---- data: item -> category and the Eq. 1 category graph (buffers: in the checkpoint)
         self.register_buffer("item_category", _long(item_category, (-1,)))
@@ -276,10 +287,10 @@ class HPCL4SR(MultiInterestRecommender):
         cats = max(self.num_categories, 1)  # layers exist (and load) even before data is given
 
         # ---- low level: Eq. 7-10
-        self.position = nn.Parameter(torch.empty(self.max_len, d))  # E^pos, newest item = last row
+        self.position = nn.Parameter(torch.empty(config.max_len, d))  # E^pos, newest item = last row
         self.context = ContextSelfAttention(d)  # Eq. 8-9
-        self.capsules = CapsuleRouting(d, num_interests, self.max_len, capsule_bilinear,
-                                       routing_iterations)  # Eq. 10
+        self.capsules = CapsuleRouting(d, config.num_interests, config.max_len, config.capsule_bilinear,
+                                       config.routing_iterations)  # Eq. 10
         self.classifier = nn.Linear(d, cats) if self.setup.use_class else None  # Eq. 11
 
         # ---- high level: Eq. 2-6, and the fusion of Eq. 13
@@ -289,8 +300,9 @@ class HPCL4SR(MultiInterestRecommender):
         self.fusion: nn.Linear | None = None
         if self.setup.fusion is not None:
             self.category = nn.Embedding(cats, d)  # H^(0)
-            self.gcn = ResidualGCN(d, gcn_layers, diffusion_hops, diffusion_alpha, diffusion_attention)
-            self.pool = PositionPooling(num_interests, self.max_len)  # W_Q of Eq. 6
+            self.gcn = ResidualGCN(d, config.gcn_layers, config.diffusion_hops, config.diffusion_alpha,
+                                   config.diffusion_attention)
+            self.pool = PositionPooling(config.num_interests, config.max_len)  # W_Q of Eq. 6
             if self.setup.fusion == "mlp":
                 self.fusion = nn.Linear(2 * d, d)  # W_M of Eq. 13
         self._reset_own()
@@ -309,21 +321,22 @@ class HPCL4SR(MultiInterestRecommender):
 
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
-        """The Eq. 1 category graph and item → category of the split's training part, plus ``max_len``."""
-        variant = VARIANTS.get(str(options.get("variant", "full")))
+        """Item → category and the Eq. 1 graph of the split's training part, ``max_len``, item counts."""
+        ctx.window_options(options)
+        config = cls.make_config(None, options)
+        variant = VARIANTS[config.variant]
+        data: dict[str, Any] = {}
         if ctx.num_categories == 0:
-            if variant is not None and (variant.fusion is not None or variant.use_class):
+            if variant.fusion is not None or variant.use_class:
                 raise ValueError("HPCL4SR needs item categories (the dataset has none); only "
                                  "model.variant=base runs without them")
-            return super().from_context(ctx, **options)
-        options.setdefault("item_category", ctx.item_category)
-        options.setdefault("num_categories", ctx.num_categories)
-        if variant is not None and variant.fusion is not None:
-            graph = ctx.normalized_category_graph()
-            options.setdefault("category_edge_index", graph.edge_index)
-            options.setdefault("category_edge_weight", graph.edge_weight)
-            options["num_categories"] = max(int(options["num_categories"]), int(graph.num_nodes))
-        return super().from_context(ctx, **options)
+        else:
+            data.update(item_category=ctx.item_category, num_categories=ctx.num_categories)
+            if variant.fusion is not None:
+                graph = ctx.normalized_category_graph()
+                data.update(category_edge_index=graph.edge_index, category_edge_weight=graph.edge_weight,
+                            num_categories=max(ctx.num_categories, int(graph.num_nodes)))
+        return cls(ctx.num_items, config, item_counts=ctx.item_counts, **data)
 
     # ------------------------------------------------------------------ terms
     def terms(self) -> tuple[str, ...]:
@@ -349,11 +362,8 @@ class HPCL4SR(MultiInterestRecommender):
 
     def low_level(self, input_ids: Tensor) -> tuple[Tensor, Tensor]:
         """``(B, W)`` ids -> :math:`X'` ``(B, W, d)`` (Eq. 7–9) and :math:`P_u` ``(B, K, d)`` (Eq. 10)."""
-        width = input_ids.shape[1]
-        if width > self.max_len:
-            raise ValueError(f"input length {width} exceeds max_len={self.max_len}")
         e, valid = self.embed(input_ids)  # (B, W, d) E^emb
-        x = (e + self.position[self.max_len - width:]) * valid.unsqueeze(-1)  # (B, W, d) Eq. 7
+        x = (e + right_aligned(self.position, input_ids.shape[1])) * valid.unsqueeze(-1)  # (B, W, d) Eq. 7
         x = self.context(x, valid)  # (B, W, d) Eq. 8-9
         return x, self.capsules(x, valid)  # (B, K, d) P_u
 
@@ -438,4 +448,4 @@ def _long(value: npt.ArrayLike | None, shape: tuple[int, ...]) -> Tensor:
     return torch.as_tensor(value, dtype=torch.long).reshape(shape)
 
 
-__all__ = ["HPCL4SR", "MULCL_REDUCTIONS", "VARIANTS", "Variant"]
+__all__ = ["HPCL4SR", "MULCL_REDUCTIONS", "VARIANTS", "HPCL4SRConfig", "Variant"]

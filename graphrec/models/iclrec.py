@@ -38,14 +38,15 @@ every epoch regardless, so the term is well defined from epoch 1.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from torch import Tensor
 
-from graphrec.data.augment import AugmentConfig
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import nt_xent
-from graphrec.models.cl4srec import CL4SRec
+from graphrec.models.cl4srec import CL4SRec, CL4SRecConfig
+from graphrec.models.config import ModelConfig
 from graphrec.models.hooks import TrainState
 from graphrec.nn.pooling import pool_sequence
 from graphrec.nn.prototypes import KMeansIntents
@@ -53,13 +54,11 @@ from graphrec.nn.prototypes import KMeansIntents
 INTENT_REPRESENTATIONS = ("mean", "last")
 
 
-class ICLRec(CL4SRec):
-    """CL4SRec + contrast of each view with its k-means intent (refitted at every epoch start).
+@dataclass(frozen=True)
+class ICLRecConfig(CL4SRecConfig):
+    """ICLRec's options: CL4SRec's (:class:`~graphrec.models.cl4srec.CL4SRecConfig`) and the intents'.
 
-    Args:
-        num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss, num_negatives,
-        init_std, ffn_multiplier, activation, encoder, augment, cl_temperature, cl_similarity:
-            as :class:`~graphrec.models.cl4srec.CL4SRec`.
+    Attributes:
         cl_representation: sequence-contrast pooling (default ``"concat"``, the released code).
         num_intents: ``K`` (default 256, the paper's Beauty setting).
         intent_representation: ``"mean"`` (default) or ``"last"``: what k-means clusters and
@@ -68,6 +67,32 @@ class ICLRec(CL4SRec):
         false_negative_mitigation: drop same-intent rows from each other's negatives (FNM).
         kmeans_iters: Lloyd iterations per epoch (default 20).
         kmeans_batch_size: rows per forward pass while collecting representations.
+    """
+
+    cl_representation: str = "concat"
+    num_intents: int = 256
+    intent_representation: str = "mean"
+    intent_temperature: float = 1.0
+    false_negative_mitigation: bool = False
+    kmeans_iters: int = 20
+    kmeans_batch_size: int = 1024
+
+    def validate(self) -> None:
+        super().validate()
+        if self.intent_representation not in INTENT_REPRESENTATIONS:
+            raise ValueError(f"model.intent_representation: unknown intent_representation "
+                             f"{self.intent_representation!r}; valid: {list(INTENT_REPRESENTATIONS)}")
+        if self.intent_temperature <= 0:
+            raise ValueError(f"model.intent_temperature must be > 0, got {self.intent_temperature}")
+
+
+class ICLRec(CL4SRec):
+    """CL4SRec + contrast of each view with its k-means intent (refitted at every epoch start).
+
+    Args:
+        num_items: number of real items ``N``.
+        config: the options (:class:`ICLRecConfig`); its fields may also be given as
+            keywords (``ICLRec(n, num_intents=16)``), replacing those of ``config``.
 
     Attributes:
         intents: :class:`~graphrec.nn.prototypes.KMeansIntents` holding the ``(K, D)``
@@ -78,45 +103,17 @@ class ICLRec(CL4SRec):
     """
 
     loss_units: ClassVar[Mapping[str, str]] = {"cl": "rows", "intent": "rows"}
+    Config: ClassVar[type[ModelConfig]] = ICLRecConfig
+    config: ICLRecConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 2,
-        dropout: float = 0.5,
-        max_len: int = 50,
-        loss: str = "ce",
-        num_negatives: int = 256,
-        init_std: float = 0.02,
-        ffn_multiplier: int = 1,
-        activation: str = "relu",
-        encoder: str = "transformer",
-        augment: AugmentConfig | Mapping[str, Any] | None = None,
-        cl_temperature: float = 1.0,
-        cl_similarity: str = "dot",
-        cl_representation: str = "concat",
-        num_intents: int = 256,
-        intent_representation: str = "mean",
-        intent_temperature: float = 1.0,
-        false_negative_mitigation: bool = False,
-        kmeans_iters: int = 20,
-        kmeans_batch_size: int = 1024,
-    ) -> None:
-        super().__init__(num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss, num_negatives,
-                         init_std, ffn_multiplier, activation, encoder, augment, cl_temperature,
-                         cl_similarity, cl_representation)
-        if intent_representation not in INTENT_REPRESENTATIONS:
-            raise ValueError(f"unknown intent_representation {intent_representation!r}; "
-                             f"valid: {list(INTENT_REPRESENTATIONS)}")
-        if intent_temperature <= 0:
-            raise ValueError(f"intent_temperature must be > 0, got {intent_temperature}")
-        self.intent_representation = intent_representation
-        self.intent_temperature = float(intent_temperature)
-        self.false_negative_mitigation = bool(false_negative_mitigation)
-        self.kmeans_batch_size = int(kmeans_batch_size)
-        self.intents = KMeansIntents(num_intents, hidden_size, kmeans_iters)
+    def __init__(self, num_items: int, config: ICLRecConfig | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
+        super().__init__(num_items, config)
+        self.intents = KMeansIntents(config.num_intents, config.hidden_size, config.kmeans_iters)
+
+    def terms(self) -> tuple[str, ...]:
+        """``rec``, ``cl`` and ``intent``."""
+        return ("rec", "cl", "intent")
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -125,31 +122,33 @@ class ICLRec(CL4SRec):
     def intent_space(self, input_ids: Tensor) -> Tensor:
         """``(B, L)`` ids -> ``(B, D)`` the representation k-means clusters (pooled states)."""
         states, valid = self.encode_trimmed(input_ids)  # (B, L', D), (B, L')
-        return pool_sequence(states, valid, self.intent_representation)  # (B, D)
+        return pool_sequence(states, valid, self.config.intent_representation)  # (B, D)
 
     def on_epoch_start(self, state: TrainState) -> None:
         """E-step: k-means over the representations of every training sequence."""
-        self.intents.refit_from(state.iter_train_sequences(self.kmeans_batch_size),
+        self.intents.refit_from(state.iter_train_sequences(self.config.kmeans_batch_size),
                                 lambda b: self.intent_space(b.input_ids), generator=state.generator())
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
+        config = self.config
         states = self.train_states(batch)
-        z1, z2 = states.pooled_views(self.cl_representation)  # (B, D') each
+        z1, z2 = states.pooled_views(config.cl_representation)  # (B, D') each
         terms = {"rec": states.rec, "cl": self.contrastive_loss(z1, z2)}
-        z = pool_sequence(states.hidden, states.valid, self.intent_representation).detach()  # (B, D)
+        z = pool_sequence(states.hidden, states.valid, config.intent_representation).detach()  # (B, D)
         intent_ids = self.intents.assign(z)  # (B,) nearest intent
         c = self.intents.centroids[intent_ids]  # (B, D) c_u
-        v1, v2 = states.pooled_views(self.intent_representation)  # (B, D) each
-        groups = intent_ids if self.false_negative_mitigation else None
-        normalize = self.cl_similarity == "cos"
-        terms["intent"] = 0.5 * (nt_xent(v1, c, self.intent_temperature, normalize, groups)
-                                 + nt_xent(v2, c, self.intent_temperature, normalize, groups))
+        v1, v2 = states.pooled_views(config.intent_representation)  # (B, D) each
+        groups = intent_ids if config.false_negative_mitigation else None
+        normalize = config.cl_similarity == "cos"
+        terms["intent"] = 0.5 * (nt_xent(v1, c, config.intent_temperature, normalize, groups)
+                                 + nt_xent(v2, c, config.intent_temperature, normalize, groups))
         return terms
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, intent_representation={self.intent_representation!r}, "
-                f"intent_temperature={self.intent_temperature}, "
-                f"false_negative_mitigation={self.false_negative_mitigation}")
+        config = self.config
+        return (f"{super().extra_repr()}, intent_representation={config.intent_representation!r}, "
+                f"intent_temperature={config.intent_temperature}, "
+                f"false_negative_mitigation={config.false_negative_mitigation}")
 
 
-__all__ = ["ICLRec"]
+__all__ = ["ICLRec", "ICLRecConfig"]

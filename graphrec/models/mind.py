@@ -20,7 +20,7 @@ standing for MIND's ReLU layers after the extractor):
     b_{k,t} \\mathrel{+}= \\hat e_t^\\top u_k, \\qquad
     v_k = \\mathrm{ReLU}(W u_k + b)
 
-**Training** is ComiRec's (:mod:`graphrec.models.comirec`): one random prefix and its
+**Training** is ComiRec's (:mod:`graphrec.models.multi_interest`): one random prefix and its
 next item per training row; the label-aware attention with hard readout (the interest
 most aligned with the target, :math:`p \\to \\infty` in MIND's Eq. 8 — the ComiRec code's
 ``hard_readout=True``) scores a sampled softmax with log-Q correction. Not modelled:
@@ -30,47 +30,54 @@ its user-profile features (neither is in the ComiRec re-implementation).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
 import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
-from graphrec.models.comirec import MultiInterestRecommender
+from graphrec.models.config import ModelConfig, MultiInterestConfig
+from graphrec.models.multi_interest import MultiInterestRecommender
 from graphrec.nn.capsule import CapsuleRouting
+
+
+@dataclass(frozen=True)
+class MINDConfig(MultiInterestConfig):
+    """MIND's options: the multi-interest ones and
+
+    Attributes:
+        routing_iterations: dynamic-routing iterations.
+        relu_layer: ReLU fully-connected layer on the capsules.
+    """
+
+    routing_iterations: int = 3
+    relu_layer: bool = True
 
 
 class MIND(MultiInterestRecommender):
     """MIND's capsule extractor with ComiRec's training (see the module docstring).
 
     Args:
-        num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-        init_std: as :class:`~graphrec.models.comirec.MultiInterestRecommender`.
-        routing_iterations: dynamic-routing iterations (default 3).
-        relu_layer: ReLU fully-connected layer on the capsules (default True).
-        sparse_items: sparse lookups of the item table in training, as
-            :class:`~graphrec.models.comirec.MultiInterestRecommender` (default False).
+        num_items, config, item_counts, options: as
+            :class:`~graphrec.models.multi_interest.MultiInterestRecommender`, with a
+            :class:`MINDConfig`.
 
     Shapes:
         ``interests``: ``(B, K, D)``.
     """
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_interests: int = 4,
-        max_len: int = 50,
-        num_negatives: int = 1280,
-        sampler: str = "log_uniform",
-        item_counts: npt.ArrayLike | None = None,
-        init_std: float = 0.02,
-        routing_iterations: int = 3,
-        relu_layer: bool = True,
-        sparse_items: bool = False,
-    ) -> None:
-        super().__init__(num_items, hidden_size, num_interests, max_len, num_negatives, sampler, item_counts,
-                         init_std, sparse_items=sparse_items)
-        self.capsules = CapsuleRouting(hidden_size, num_interests, self.max_len, "shared", routing_iterations)
-        self.proj = nn.Linear(hidden_size, hidden_size) if relu_layer else None
+    Config: ClassVar[type[ModelConfig]] = MINDConfig
+    config: MINDConfig
+
+    def __init__(self, num_items: int, config: MINDConfig | None = None, *,
+                 item_counts: npt.ArrayLike | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
+        super().__init__(num_items, config, item_counts=item_counts)
+        d = config.hidden_size
+        self.capsules = CapsuleRouting(d, config.num_interests, config.max_len, "shared",
+                                       config.routing_iterations)
+        self.proj = nn.Linear(d, d) if config.relu_layer else None
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -87,4 +94,4 @@ class MIND(MultiInterestRecommender):
         return f"{super().extra_repr()}, relu_layer={self.proj is not None}"
 
 
-__all__ = ["MIND"]
+__all__ = ["MIND", "MINDConfig"]

@@ -17,7 +17,8 @@ must come from training data only, e.g.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,9 +26,15 @@ from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 
 if TYPE_CHECKING:
     from graphrec.models.context import ModelContext
+
+
+@dataclass(frozen=True)
+class POPConfig(ModelConfig):
+    """POP has no options: its only input, the training item counts, comes from the data."""
 
 
 class POP(SequentialRecommender):
@@ -35,6 +42,7 @@ class POP(SequentialRecommender):
 
     Args:
         num_items: number of real items ``N``.
+        config: the options (:class:`POPConfig`, none).
         item_counts: ``N + 1`` training counts indexed by item id (entry 0, padding,
             is ignored); ``None`` scores every item 0 until :meth:`set_counts` is called.
 
@@ -45,11 +53,14 @@ class POP(SequentialRecommender):
     log_counts: Tensor  # buffer (N + 1, 1)
 
     trainable = False
+    Config: ClassVar[type[ModelConfig]] = POPConfig
+    config: POPConfig
 
-    def __init__(
-        self, num_items: int, item_counts: Sequence[int] | np.ndarray | Tensor | None = None
-    ) -> None:
+    def __init__(self, num_items: int, config: POPConfig | None = None, *,
+                 item_counts: Sequence[int] | np.ndarray | Tensor | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
         super().__init__(num_items)
+        self.config = config
         self.register_buffer("log_counts", torch.zeros(self.num_items + 1, 1))
         if item_counts is not None:
             self.set_counts(item_counts)
@@ -57,8 +68,12 @@ class POP(SequentialRecommender):
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """Counts from the split's training part (``ctx.item_counts``) unless given."""
-        options.setdefault("item_counts", ctx.item_counts)
-        return cls.from_config(ctx.num_items, **options)
+        counts = options.pop("item_counts", None)
+        return cls(ctx.num_items, item_counts=ctx.item_counts if counts is None else counts, **options)
+
+    def terms(self) -> tuple[str, ...]:
+        """None: nothing to train."""
+        return ()
 
     @classmethod
     def from_counts(cls, counts: Sequence[int] | np.ndarray | Tensor) -> POP:
@@ -87,3 +102,6 @@ class POP(SequentialRecommender):
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
         return {}
+
+
+__all__ = ["POP", "POPConfig"]

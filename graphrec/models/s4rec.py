@@ -96,9 +96,8 @@ iterations are not given (SwAV's 0.05 and 3 here).
 The k-means variants replace the learned prototypes by ``K`` centroids refitted at
 every epoch start over all training sequences (ICLRec's E-step, the same
 :class:`~graphrec.nn.prototypes.KMeansIntents` path, here on the unit sphere) and
-have no ``clust`` term. (Table 3's SR + CSD row is read as k-means too: the paper
-attributes the gap between SR + CSD + GR and S4Rec to the clustering only, and the
-gain of GR, 2.4 %, matches SR + CSD → SR + CSD + GR.)
+have no ``clust`` term. **Reading:** Table 3's SR + CSD row is k-means too (the
+evidence from the paper's numbers is in ``docs/models/s4rec.md``).
 
 Under DDP the Sinkhorn targets and the in-batch negatives come from each rank's
 slice of the global batch (SwAV all-reduces the Sinkhorn sums; not done here).
@@ -107,6 +106,7 @@ slice of the global batch (SwAV all-reduces the Sinkhorn sums; not done here).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy.typing as npt
@@ -114,12 +114,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphrec.data.augment import AugmentConfig
 from graphrec.data.batch import SeqBatch
 from graphrec.data.lengths import head_flags, training_lengths
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
 from graphrec.models.base import SequentialRecommender
-from graphrec.models.cl4srec import CL4SRec, TrainStates
+from graphrec.models.cl4srec import CL4SRec, CL4SRecConfig, ForwardStates
+from graphrec.models.config import ModelConfig
 from graphrec.models.hooks import TrainState
 from graphrec.nn.adversarial import DomainClassifier
 from graphrec.nn.prototypes import KMeansIntents, Prototypes
@@ -139,13 +139,15 @@ VARIANTS: dict[str, tuple[str | None, bool, bool]] = {
 CLUSTER_VIEWS = ("swapped", "original")
 
 
-class S4Rec(CL4SRec):
-    """SASRec + online Sinkhorn clustering, cluster-aware self-distillation and head/tail adversary.
+@dataclass(frozen=True)
+class S4RecConfig(CL4SRecConfig):
+    """S4Rec's options: CL4SRec's (:class:`~graphrec.models.cl4srec.CL4SRecConfig`, the views
+    of Eq. 8) and those of the clustering, distillation and adversarial heads.
 
-    Args:
-        num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss, num_negatives,
-        init_std, ffn_multiplier, activation, encoder, augment: as
-            :class:`~graphrec.models.cl4srec.CL4SRec` (views of Eq. 8).
+    Attributes:
+        cl_temperature: :math:`\\tau_2` of Eq. 9–10 (default 0.1).
+        cl_similarity, cl_representation: fixed for S4Rec at ``"cos"`` and ``"last"`` (every
+            head works on the L2-normalised last states); other values are refused.
         variant: ``full`` (default), ``sr``, ``sr_csd``, ``kmeans``, ``no_csd``, ``no_gr``
             (Table 3; see the module docstring).
         num_prototypes: ``K`` (default 128; the paper sweeps 32–512).
@@ -153,15 +155,58 @@ class S4Rec(CL4SRec):
         sinkhorn_epsilon: :math:`\\epsilon` of Eq. 5/7 (default 0.05).
         sinkhorn_iters: Sinkhorn-Knopp iterations (default 3).
         cluster_views: ``"swapped"`` (default, SwAV) or ``"original"`` (Eq. 4 on the sequence).
-        cl_temperature: :math:`\\tau_2` of Eq. 9–10 (default 0.1).
         distill_temperature: :math:`\\tau_3` of Eq. 11 (default 0.1).
         grl_lambda: gradient-reversal strength :math:`\\gamma` (default 1.0).
         head_ratio: share of the longest training sequences labelled head (default 0.2).
+        kmeans_iters: Lloyd iterations of the k-means variants (default 20).
+        kmeans_batch_size: rows per forward pass while collecting representations.
+    """
+
+    cl_temperature: float = 0.1
+    cl_similarity: str = "cos"
+    cl_representation: str = "last"
+    variant: str = "full"
+    num_prototypes: int = 128
+    cluster_temperature: float = 0.1
+    sinkhorn_epsilon: float = 0.05
+    sinkhorn_iters: int = 3
+    cluster_views: str = "swapped"
+    distill_temperature: float = 0.1
+    grl_lambda: float = 1.0
+    head_ratio: float = 0.2
+    kmeans_iters: int = 20
+    kmeans_batch_size: int = 1024
+
+    def validate(self) -> None:
+        super().validate()
+        if self.variant not in VARIANTS:
+            raise ValueError(f"model.variant: unknown S4Rec variant {self.variant!r}; "
+                             f"valid: {sorted(VARIANTS)}")
+        if self.cluster_views not in CLUSTER_VIEWS:
+            raise ValueError(f"model.cluster_views: unknown cluster_views {self.cluster_views!r}; "
+                             f"valid: {list(CLUSTER_VIEWS)}")
+        positive = {"cluster_temperature": self.cluster_temperature,
+                    "sinkhorn_epsilon": self.sinkhorn_epsilon,
+                    "distill_temperature": self.distill_temperature}
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"model.{name} must be > 0, got {value}")
+        if self.cl_similarity != "cos" or self.cl_representation != "last":
+            raise ValueError("model.cl_similarity / model.cl_representation: S4Rec's heads compare "
+                             "L2-normalised last states (cos, last); got "
+                             f"{self.cl_similarity!r}, {self.cl_representation!r}")
+
+
+class S4Rec(CL4SRec):
+    """SASRec + online Sinkhorn clustering, cluster-aware self-distillation and head/tail adversary.
+
+    Args:
+        num_items: number of real items ``N``.
+        config: the options (:class:`S4RecConfig`); its fields may also be given as
+            keywords (``S4Rec(n, variant="sr")``), replacing those of ``config``.
         train_lengths: ``(U,)`` training-sequence length of every user, for the head
             labels (:func:`training_lengths`; ``from_context`` supplies it). Needed by
             the variants with ``adv``.
-        kmeans_iters: Lloyd iterations of the k-means variants (default 20).
-        kmeans_batch_size: rows per forward pass while collecting representations.
 
     Attributes:
         prototypes: :class:`~graphrec.nn.prototypes.Prototypes` (online variants) or
@@ -174,65 +219,25 @@ class S4Rec(CL4SRec):
     """
 
     loss_units: ClassVar[Mapping[str, str]] = {"clust": "rows", "scl": "rows", "ckd": "rows", "adv": "rows"}
+    Config: ClassVar[type[ModelConfig]] = S4RecConfig
+    config: S4RecConfig
     head: Tensor
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 2,
-        dropout: float = 0.5,
-        max_len: int = 50,
-        loss: str = "ce",
-        num_negatives: int = 256,
-        init_std: float = 0.02,
-        ffn_multiplier: int = 1,
-        activation: str = "relu",
-        encoder: str = "transformer",
-        augment: AugmentConfig | Mapping[str, Any] | None = None,
-        variant: str = "full",
-        num_prototypes: int = 128,
-        cluster_temperature: float = 0.1,
-        sinkhorn_epsilon: float = 0.05,
-        sinkhorn_iters: int = 3,
-        cluster_views: str = "swapped",
-        cl_temperature: float = 0.1,
-        distill_temperature: float = 0.1,
-        grl_lambda: float = 1.0,
-        head_ratio: float = 0.2,
-        train_lengths: npt.ArrayLike | None = None,
-        kmeans_iters: int = 20,
-        kmeans_batch_size: int = 1024,
-    ) -> None:
-        super().__init__(num_items, hidden_size, num_layers, num_heads, dropout, max_len, loss, num_negatives,
-                         init_std, ffn_multiplier, activation, encoder, augment, cl_temperature,
-                         cl_similarity="cos", cl_representation="last")
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown S4Rec variant {variant!r}; valid: {sorted(VARIANTS)}")
-        if cluster_views not in CLUSTER_VIEWS:
-            raise ValueError(f"unknown cluster_views {cluster_views!r}; valid: {list(CLUSTER_VIEWS)}")
-        positive = {"cluster_temperature": cluster_temperature, "sinkhorn_epsilon": sinkhorn_epsilon,
-                    "distill_temperature": distill_temperature}
-        for name, value in positive.items():
-            if value <= 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
-        self.variant = variant
-        self.clustering, self.use_csd, self.use_adversarial = VARIANTS[variant]
-        self.cluster_temperature = float(cluster_temperature)
-        self.sinkhorn_epsilon = float(sinkhorn_epsilon)
-        self.sinkhorn_iters = int(sinkhorn_iters)
-        self.cluster_views = cluster_views
-        self.distill_temperature = float(distill_temperature)
-        self.kmeans_batch_size = int(kmeans_batch_size)
+    def __init__(self, num_items: int, config: S4RecConfig | None = None, *,
+                 train_lengths: npt.ArrayLike | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
+        super().__init__(num_items, config)
+        self.clustering, self.use_csd, self.use_adversarial = VARIANTS[config.variant]
         self.prototypes: Prototypes | KMeansIntents | None = None
         if self.clustering == "online":
-            self.prototypes = Prototypes(num_prototypes, hidden_size)
+            self.prototypes = Prototypes(config.num_prototypes, config.hidden_size)
         elif self.clustering == "kmeans":
-            self.prototypes = KMeansIntents(num_prototypes, hidden_size, kmeans_iters, normalize=True)
-        self.classifier = DomainClassifier(hidden_size, 2, grl_lambda) if self.use_adversarial else None
+            self.prototypes = KMeansIntents(config.num_prototypes, config.hidden_size, config.kmeans_iters,
+                                            normalize=True)
+        self.classifier = (DomainClassifier(config.hidden_size, 2, config.grl_lambda) if self.use_adversarial
+                           else None)
         flags = (torch.zeros(0, dtype=torch.bool) if train_lengths is None
-                 else head_flags(train_lengths, head_ratio))
+                 else head_flags(train_lengths, config.head_ratio))
         self.register_buffer("head", flags)
 
     def reset_parameters(self) -> None:
@@ -244,14 +249,16 @@ class S4Rec(CL4SRec):
 
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
-        """``max_len`` as SASRec; ``train_lengths`` from the split's training part (head labels)."""
-        options.setdefault("train_lengths", training_lengths(ctx.split))
-        return super().from_context(ctx, **options)
+        """``max_len`` as SASRec; ``train_lengths`` (head labels) from the training part unless given."""
+        ctx.window_options(options)
+        lengths = options.pop("train_lengths", None)
+        return cls(ctx.num_items, train_lengths=training_lengths(ctx.split) if lengths is None else lengths,
+                   **options)
 
     @property
     def uses_views(self) -> bool:
         """Whether a term needs the two augmented views."""
-        return self.use_csd or (self.clustering == "online" and self.cluster_views == "swapped")
+        return self.use_csd or (self.clustering == "online" and self.config.cluster_views == "swapped")
 
     def terms(self) -> tuple[str, ...]:
         """The loss terms this variant returns."""
@@ -275,7 +282,7 @@ class S4Rec(CL4SRec):
     def on_epoch_start(self, state: TrainState) -> None:
         """k-means variants: refit the intents over every training sequence (ICLRec's E-step)."""
         if isinstance(self.prototypes, KMeansIntents):
-            self.prototypes.refit_from(state.iter_train_sequences(self.kmeans_batch_size),
+            self.prototypes.refit_from(state.iter_train_sequences(self.config.kmeans_batch_size),
                                        lambda b: self.intent_space(b.input_ids), generator=state.generator())
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
@@ -292,7 +299,7 @@ class S4Rec(CL4SRec):
             terms["adv"] = F.cross_entropy(self.classifier(z), labels)
         return terms
 
-    def _intent_terms(self, z: Tensor, states: TrainStates) -> dict[str, Tensor]:
+    def _intent_terms(self, z: Tensor, states: ForwardStates) -> dict[str, Tensor]:
         """``clust`` (online variants) and ``scl``/``ckd`` (CSD variants) for normalised ``z (B, D)``."""
         assert self.prototypes is not None
         terms: dict[str, Tensor] = {}
@@ -301,12 +308,13 @@ class S4Rec(CL4SRec):
         z1 = z2 = z
         if self.uses_views:
             z1, z2 = (F.normalize(v, dim=-1) for v in states.pooled_views("last"))  # (B, D) each
+        config = self.config
         if self.clustering == "online":  # Eq. 3-7
-            a, b = (z1, z2) if self.cluster_views == "swapped" else (z, z)
-            terms["clust"] = swapped_prediction(a, b, mu, self.cluster_temperature, self.sinkhorn_epsilon,
-                                                self.sinkhorn_iters)
+            a, b = (z1, z2) if config.cluster_views == "swapped" else (z, z)
+            terms["clust"] = swapped_prediction(a, b, mu, config.cluster_temperature, config.sinkhorn_epsilon,
+                                                config.sinkhorn_iters)
         if self.use_csd:  # Eq. 9-12
-            tau2, tau3 = self.cl_temperature, self.distill_temperature
+            tau2, tau3 = config.cl_temperature, config.distill_temperature
             terms["scl"] = (prototype_info_nce(z1, z2, mu, assigned, tau2)
                             + prototype_info_nce(z2, z1, mu, assigned, tau2))
             teacher = mu[assigned]  # (B, D) mu_{h(u)}
@@ -314,8 +322,8 @@ class S4Rec(CL4SRec):
         return terms
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, variant={self.variant!r}, terms={list(self.terms())}, "
-                f"cluster_views={self.cluster_views!r}")
+        return (f"{super().extra_repr()}, variant={self.config.variant!r}, terms={list(self.terms())}, "
+                f"cluster_views={self.config.cluster_views!r}")
 
 
-__all__ = ["S4Rec", "VARIANTS", "training_lengths"]
+__all__ = ["S4Rec", "S4RecConfig", "VARIANTS", "training_lengths"]

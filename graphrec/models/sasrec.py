@@ -24,25 +24,27 @@ paper's BCE with one negative is ``loss="bce", num_negatives=1``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig, SASRecFamilyConfig
 from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
-from graphrec.nn.encoders import build_sequence_encoder
+from graphrec.nn.encoders import build_sequence_encoder, resolve_encoder
 
 if TYPE_CHECKING:
     from graphrec.models.context import ModelContext
 
 
-class SASRec(SequentialRecommender):
-    """Next-item recommender with tied item embeddings: SASRec's causal transformer, or any causal encoder.
+@dataclass(frozen=True)
+class SASRecConfig(SASRecFamilyConfig):
+    """SASRec's options: exactly the family's fields and defaults.
 
-    Args:
-        num_items: number of real items ``N``.
+    Attributes:
         hidden_size: ``D`` (default 64).
         num_layers: transformer blocks (default 2).
         num_heads: attention heads (default 2).
@@ -58,37 +60,44 @@ class SASRec(SequentialRecommender):
             ``num_layers``/``num_heads``/``dropout`` go to it, ``ffn_multiplier`` and
             ``activation`` are transformer-only). Only the transformer accepts packed
             batches (``supports_packing``).
+    """
+
+    def validate(self) -> None:
+        super().validate()
+        if self.loss not in NEXT_ITEM_LOSSES:
+            raise ValueError(f"model.loss: unknown loss {self.loss!r}; valid: {list(NEXT_ITEM_LOSSES)}")
+        try:
+            resolve_encoder(self.encoder)
+        except ValueError as exc:
+            raise ValueError(f"model.encoder: {exc}") from None
+
+
+class SASRec(SequentialRecommender):
+    """Next-item recommender with tied item embeddings: SASRec's causal transformer, or any causal encoder.
+
+    Args:
+        num_items: number of real items ``N``.
+        config: the options (:class:`SASRecConfig`); its fields may also be given as
+            keywords (``SASRec(n, hidden_size=8)``), replacing those of ``config``.
 
     Shapes:
         ``interests``: ``(B, 1, D)``; ``item_embeddings``: ``(N + 1, D)``.
     """
 
     supports_packing = True
+    Config: ClassVar[type[ModelConfig]] = SASRecConfig
+    config: SASRecConfig
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 2,
-        dropout: float = 0.5,
-        max_len: int = 50,
-        loss: str = "ce",
-        num_negatives: int = 256,
-        init_std: float = 0.02,
-        ffn_multiplier: int = 1,
-        activation: str = "relu",
-        encoder: str = "transformer",
-    ) -> None:
+    def __init__(self, num_items: int, config: SASRecConfig | None = None, **options: Any) -> None:
+        config = self.make_config(config, options)
         super().__init__(num_items)
-        if loss not in NEXT_ITEM_LOSSES:
-            raise ValueError(f"unknown loss {loss!r} for SASRec; valid: {list(NEXT_ITEM_LOSSES)}")
-        self.loss = loss
-        self.num_negatives = int(num_negatives)
-        self.embedding = SequenceEmbedding(num_items, hidden_size, max_len, dropout, init_std)
-        self.encoder_name = encoder.lower()
+        self.config = config
+        self.embedding = SequenceEmbedding(num_items, config.hidden_size, config.max_len, config.dropout,
+                                           config.init_std)
+        self.encoder_name = config.encoder.lower()
         self.encoder = build_sequence_encoder(
-            encoder, hidden_size, num_layers, num_heads, dropout, ffn_multiplier, activation
+            config.encoder, config.hidden_size, config.num_layers, config.num_heads, config.dropout,
+            config.ffn_multiplier, config.activation
         )
         self.supports_packing = bool(getattr(self.encoder, "supports_packing", False))
 
@@ -116,7 +125,7 @@ class SASRec(SequentialRecommender):
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` defaults to the split's window length and may not be shorter."""
         ctx.window_options(options)
-        return cls.from_config(ctx.num_items, **options)
+        return cls(ctx.num_items, **options)
 
     def interests(self, batch: SeqBatch) -> Tensor:
         if batch.segment_ids is not None:
@@ -140,9 +149,13 @@ class SASRec(SequentialRecommender):
             batch.input_ids[:, start:], cut(batch.segment_ids), cut(batch.position_ids), width
         )  # (B, L', D)
         target_ids = batch.target_ids[:, start:]  # (B, L')
-        rec = next_item_loss(hidden, target_ids, self.item_embeddings(), self.loss, self.num_negatives)
+        rec = next_item_loss(hidden, target_ids, self.item_embeddings(), self.config.loss,
+                             self.config.num_negatives)
         return {"rec": rec}
 
     def extra_repr(self) -> str:
-        return (f"num_items={self.num_items}, loss={self.loss!r}, num_negatives={self.num_negatives}, "
-                f"encoder={self.encoder_name!r}")
+        return (f"num_items={self.num_items}, loss={self.config.loss!r}, "
+                f"num_negatives={self.config.num_negatives}, encoder={self.encoder_name!r}")
+
+
+__all__ = ["SASRec", "SASRecConfig"]

@@ -27,6 +27,9 @@ entropy over all items (padding excluded).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -35,14 +38,15 @@ from graphrec.data.batch import SeqBatch
 from graphrec.graph.session import session_graphs
 from graphrec.losses import full_softmax_ce
 from graphrec.models.base import SequentialRecommender
+from graphrec.models.config import ModelConfig
 from graphrec.nn.gated_gnn import GatedSessionGNN
 
 
-class SRGNN(SequentialRecommender):
-    """SR-GNN on left-padded batches.
+@dataclass(frozen=True)
+class SRGNNConfig(ModelConfig):
+    """Options of :class:`SRGNN`.
 
-    Args:
-        num_items: ``N`` (ids ``1..N``, 0 = padding).
+    Attributes:
         hidden_size: ``D``.
         num_steps: gated GNN propagation steps.
         dropout: dropout on the item embeddings fed to the GNN.
@@ -52,21 +56,32 @@ class SRGNN(SequentialRecommender):
         weighted_edges: use transition counts as session-graph edge weights.
     """
 
-    def __init__(
-        self,
-        num_items: int,
-        hidden_size: int = 64,
-        num_steps: int = 1,
-        dropout: float = 0.0,
-        init_std: float = 0.02,
-        cuts_per_row: int = 1,
-        weighted_edges: bool = False,
-    ) -> None:
-        super().__init__(num_items)
+    hidden_size: int = 64
+    num_steps: int = 1
+    dropout: float = 0.0
+    init_std: float = 0.02
+    cuts_per_row: int = 1
+    weighted_edges: bool = False
+
+
+class SRGNN(SequentialRecommender):
+    """SR-GNN on left-padded batches.
+
+    Args:
+        num_items: ``N`` (ids ``1..N``, 0 = padding).
+        config: :class:`SRGNNConfig` (or its fields as keywords).
+    """
+
+    Config = SRGNNConfig
+
+    def __init__(self, num_items: int, config: SRGNNConfig | None = None, **options: Any) -> None:
+        super().__init__(num_items, config, **options)
+        config = self.config
+        hidden_size, num_steps, dropout = config.hidden_size, config.num_steps, config.dropout
         self.hidden_size = hidden_size
-        self.init_std = init_std
-        self.cuts_per_row = cuts_per_row
-        self.weighted_edges = weighted_edges
+        self.init_std = config.init_std
+        self.cuts_per_row = config.cuts_per_row
+        self.weighted_edges = config.weighted_edges
         self.item_emb = nn.Embedding(num_items + 1, hidden_size, padding_idx=0)
         self.dropout = nn.Dropout(dropout)
         self.gnn = GatedSessionGNN(hidden_size, num_steps)

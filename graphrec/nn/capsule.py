@@ -55,6 +55,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from graphrec.nn.embedding import right_aligned
+
 BILINEAR_TYPES = ("shared", "per_interest", "per_position")
 
 
@@ -164,23 +166,24 @@ class CapsuleRouting(nn.Module):
     def predict(self, x: Tensor) -> Tensor:
         """:math:`\\hat e_{k|t} = S_{k,t} e_t`: ``(B, W, D)`` -> ``(B, K, W, D)``."""
         b, w, d = x.shape
-        if w > self.max_len:
-            raise ValueError(f"input length {w} exceeds max_len={self.max_len} of the capsule layer")
         if self.bilinear == "shared":
             u = x @ self.weight.T  # (B, W, D)
             return u.unsqueeze(1).expand(b, self.num_interests, w, d)  # (B, K, W, D)
         if self.bilinear == "per_interest":
             return torch.einsum("kod,bwd->bkwo", self.weight, x)  # (B, K, W, D)
-        weight = self.weight[self.max_len - w:]  # (W, K, D, D): newest column -> last position row
+        weight = right_aligned(self.weight, w, "capsule layer")  # (W, K, D, D): newest column -> last row
         return torch.einsum("wkod,bwd->bkwo", weight, x)  # (B, K, W, D)
 
     def initial_logits(self, batch: int, width: int, device: torch.device) -> Tensor:
-        """``(B, K, W)`` :math:`b^{(0)}`: zeros, or truncated normal (fresh in training, fixed in eval)."""
+        """``(B, K, W)`` :math:`b^{(0)}`: zeros, or truncated normal (fresh in training, fixed in eval).
+
+        Raises ``ValueError`` when ``width > max_len``, for every bilinear map.
+        """
+        fixed = right_aligned(self.eval_logits, width, "capsule layer", dim=1)  # (K, W)
         if self.init_logits == "zeros":
             return torch.zeros(batch, self.num_interests, width, device=device)
         if self.training:
             return trunc_normal_logits((batch, self.num_interests, width), device=device)
-        fixed = self.eval_logits[:, self.max_len - width:]  # (K, W)
         return fixed.unsqueeze(0).expand(batch, -1, -1).to(device)  # (B, K, W)
 
     def route(self, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:

@@ -66,6 +66,8 @@ class AttentionDiffusion(nn.Module):
         ``edge_weight`` ``(E,)`` positive or ``None`` -> output ``(C, D)``.
     """
 
+    theta: Tensor  # buffer (K + 1,): the hop weights
+
     def __init__(
         self,
         channels: int,

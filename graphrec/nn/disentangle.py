@@ -60,6 +60,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from graphrec.nn.embedding import right_aligned
 from graphrec.nn.multi_interest import MASKED_SCORE
 
 
@@ -119,13 +120,10 @@ class IntentionDisentangle(nn.Module):
         Column ``i`` uses row ``max_len - width + i``: the newest column of the window gets the
         last row, as in :class:`~graphrec.nn.embedding.SequenceEmbedding`.
         """
-        width = length if width is None else int(width)
-        if width > self.max_len:
-            raise ValueError(f"input length {width} exceeds max_len={self.max_len}")
-        if length > width:
-            raise ValueError(f"{length} columns do not fit a window of width {width}")
-        start = self.max_len - width
-        return self.position[start : start + length]  # (W, D)
+        rows = right_aligned(self.position, length if width is None else int(width))  # (width, D)
+        if length > rows.shape[0]:
+            raise ValueError(f"{length} columns do not fit a window of width {rows.shape[0]}")
+        return rows[:length]  # (W, D)
 
     def _memberships(self, z: Tensor, valid: Tensor) -> Tensor:
         """``p_{k|i}`` ``(B, K, W)``: softmax over ``k``, zero at padding."""

@@ -9,7 +9,9 @@ Positions are counted from the *newest* item: on a window of length ``L <= max_l
 column ``t`` uses position row ``max_len - L + t``, so the newest item always gets
 row ``max_len - 1`` — exactly the positions of the original SASRec on a window of
 ``max_len``, and independent of how much left padding a batch carries (which
-makes :func:`trim_left_padding` exact).
+makes :func:`trim_left_padding` exact). Every position-indexed table of the library
+(position vectors, per-position maps and weights) is read this way, through
+:func:`right_aligned`.
 
 With ``mask_token=True`` the item table gets one more row, id ``N + 1``
 (:attr:`SequenceEmbedding.mask_id`), the ``[mask]`` input of masked-item
@@ -24,6 +26,31 @@ import torch
 from torch import Tensor, nn
 
 from graphrec.nn.dropout import Dropout
+
+
+def right_aligned(table: Tensor, width: int, what: str = "position table", dim: int = 0) -> Tensor:
+    """The last ``width`` entries of a position-indexed table: the rows of a left-padded window.
+
+    Positions are counted from the newest item: column ``c`` of a window of width ``W``
+    uses row ``L - W + c`` of a table of ``L = table.shape[dim]`` rows, so the newest
+    column always gets the last row.
+
+    Args:
+        table: ``(L, ...)`` (or ``L`` entries along ``dim``), one entry per position.
+        width: ``W``, the window's width.
+        what: the table's name, for the error.
+        dim: the dimension that indexes positions (default 0).
+
+    Returns:
+        ``(W, ...)``: the view ``table[L - W:]`` along ``dim``.
+
+    Raises:
+        ValueError: when ``W > L`` (the table cannot hold the window).
+    """
+    length = table.shape[dim]
+    if width > length:
+        raise ValueError(f"input length {width} exceeds max_len={length} of the {what}")
+    return table.narrow(dim, length - width, width)
 
 
 def leading_padding(input_ids: Tensor) -> int:
@@ -142,15 +169,13 @@ class SequenceEmbedding(nn.Module):
             ``(B, L, D)``, or ``(P, D)`` with ``valid``.
         """
         length = input_ids.shape[1] if width is None or position_ids is None else int(width)
-        if length > self.max_len:
-            raise ValueError(f"input length {length} exceeds max_len={self.max_len} of the position table")
-        offset = self.max_len - length  # newest column -> last position row
+        positions = right_aligned(self.position.weight, length)  # (length, D), newest column -> last row
+        offset = self.max_len - length
         if valid is not None:
             if position_ids is None:
                 position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
             x = self.item(input_ids[valid]) + self.position(position_ids[valid] + offset)  # (P, D)
         elif position_ids is None:
-            positions = self.position.weight[offset : offset + input_ids.shape[1]]  # (L, D)
             x = self.item(input_ids) + positions  # (B, L, D)
         else:
             x = self.item(input_ids) + self.position(position_ids + offset)  # (B, L, D)

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from graphrec.graph.session import causal_session_graphs
+from graphrec.nn.dropout import Dropout
 from graphrec.nn.gated_gnn import GatedSessionGNN
 from graphrec.nn.transformer import CausalTransformerEncoder, attention, causal_padding_mask
 
@@ -81,52 +82,75 @@ class GRUSequenceEncoder(SequenceEncoder):
     """GRU over the real items of each left-padded row, then a linear map (GRU4Rec).
 
     .. math::
-        h_t = \\mathrm{GRU}(x_t, h_{t-1}), \\qquad F_t = W h_t + b
+        h_t = \\mathrm{GRU}(\\mathrm{Dropout}(x_t), h_{t-1}), \\qquad F_t = W h_t + b
 
     Padding never enters the recurrence: rows are rotated to right padding and
-    packed (:func:`torch.nn.utils.rnn.pack_padded_sequence`), as in
-    :class:`graphrec.models.gru4rec.GRU4Rec`, so states do not depend on the
-    amount of left padding. Causal by construction.
+    packed (:func:`torch.nn.utils.rnn.pack_padded_sequence`), so states do not
+    depend on the amount of left padding. Causal by construction.
+    :class:`graphrec.models.gru4rec.GRU4Rec` is this encoder over a tied item table.
 
     Args:
         hidden_size: input and state width ``D``.
         num_layers: stacked GRU layers (default 1).
         dropout: dropout between GRU layers (default 0.0; only with ``num_layers > 1``).
+        input_dropout: dropout on the inputs ``x_t`` (default 0.0), drawn on the rows
+            rotated to right padding.
+        reset: redraw the initialisation once built (default True); False keeps the draws
+            of the GRU's and the linear map's constructors, for an owner whose
+            ``reset_parameters`` initialises everything once (GRU4Rec).
 
     Shapes:
         see the module docstring: ``x`` ``(B, L, D)`` or ``(P, D)``, ``valid`` ``(B, L)``
-        -> ``(B, L, D)``, zero at padding.
+        -> ``(B, L, D)``, zero at padding; :meth:`last_state` -> ``(B, D)``.
     """
 
-    def __init__(self, hidden_size: int, num_layers: int = 1, dropout: float = 0.0) -> None:
+    def __init__(self, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+                 input_dropout: float = 0.0, reset: bool = True) -> None:
         super().__init__()
+        self.input_dropout = Dropout(input_dropout)
         self.gru = nn.GRU(
             hidden_size, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0
         )
         self.proj = nn.Linear(hidden_size, hidden_size)  # W, b
-        self.reset_parameters()
+        if reset:
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         self.gru.reset_parameters()
         self.proj.reset_parameters()
 
-    def forward(
-        self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None, input_ids: Tensor | None = None
-    ) -> Tensor:
-        self._check_segments(segment_ids)
+    def recur(self, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        """The recurrence alone: states ``h`` ``(B, L, D)`` aligned with the input and ``(B, D)``
+        the last layer's state after each row's newest item (before ``W``, ``b``).
+
+        States at padding positions are zero; an all-padding row runs one step on zeros
+        (finite, never a real position).
+        """
         x = dense_positions(x, valid)  # (B, L, D)
         length = valid.shape[1]
         lengths = valid.sum(dim=1)  # (B,)
         to_right = padding_rotation(length - lengths, length)  # (B, L)
-        right = x.gather(1, to_right.unsqueeze(-1).expand_as(x))  # (B, L, D), real items first
+        right = self.input_dropout(x.gather(1, to_right.unsqueeze(-1).expand_as(x)))  # (B, L, D) real first
         packed = pack_padded_sequence(
             right, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False
-        )  # an all-padding row runs one step on zeros: finite, masked below
-        out, _ = self.gru(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=length)  # (B, L, D)
+        )  # an all-padding row runs one step on zeros
+        out, h_n = self.gru(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=length)  # (B, L, D), 0 past n_b
         back = padding_rotation(lengths - length, length)  # (B, L)
         left = out.gather(1, back.unsqueeze(-1).expand_as(out))  # (B, L, D) aligned with the input
+        return left, h_n[-1]  # (B, L, D), (B, D)
+
+    def forward(
+        self, x: Tensor, valid: Tensor, segment_ids: Tensor | None = None, input_ids: Tensor | None = None
+    ) -> Tensor:
+        self._check_segments(segment_ids)
+        left, _ = self.recur(x, valid)  # (B, L, D)
         return self.proj(left) * valid.unsqueeze(-1).to(left.dtype)  # (B, L, D)
+
+    def last_state(self, x: Tensor, valid: Tensor) -> Tensor:
+        """``(B, D)`` :math:`F` after each row's newest item, ``W h_n + b``."""
+        _, last = self.recur(x, valid)  # (B, D)
+        return self.proj(last)  # type: ignore[no-any-return]
 
 
 class CausalSessionGNNEncoder(SequenceEncoder):

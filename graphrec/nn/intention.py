@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphrec.nn.embedding import right_aligned
 from graphrec.nn.multi_interest import MASKED_SCORE
 
 
@@ -100,10 +101,7 @@ class IntentionPrototypeExtractor(nn.Module):
 
     def attention(self, e: Tensor, valid: Tensor) -> Tensor:
         """``(B, K, W)`` :math:`a_{k,i}`: prototype-guided attention over the real positions."""
-        width = e.shape[1]
-        if width > self.max_len:
-            raise ValueError(f"input length {width} exceeds max_len={self.max_len}")
-        keys_in = e if self.position is None else e + self.position[self.max_len - width:]  # (B, W, D)
+        keys_in = e if self.position is None else e + right_aligned(self.position, e.shape[1])  # (B, W, D)
         keys = self.key(self.norm(keys_in))  # (B, W, D)
         queries = self.query(self.prototypes)  # (K, D)
         scores = torch.einsum("kd,bwd->bkw", queries, keys) / math.sqrt(self.hidden_size)  # (B, K, W)

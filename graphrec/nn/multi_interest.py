@@ -13,7 +13,8 @@
 Dynamic routing (MIND, ComiRec-DR, HPCL4SR's capsules) is :mod:`graphrec.nn.capsule`.
 Every layer takes left-padded ``(B, W, D)`` sequences with a ``(B, W)`` validity mask;
 position-dependent weights are aligned to the newest item (column ``c`` of a window of
-width ``W`` uses row ``max_len - W + c``), as :class:`graphrec.nn.embedding.SequenceEmbedding`.
+width ``W`` uses row ``max_len - W + c``, :func:`graphrec.nn.embedding.right_aligned`), as
+:class:`graphrec.nn.embedding.SequenceEmbedding`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from graphrec.losses import (
     interest_sampled_softmax,
     sample_candidates,
 )
+from graphrec.nn.embedding import right_aligned
 
 #: the fill of masked attention scores (the ComiRec code's ``-2 ** 32 + 1``): finite, so an
 #: all-padding row gets uniform weights over zero vectors instead of NaN
@@ -154,10 +156,7 @@ class PositionPooling(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
 
     def forward(self, h: Tensor, valid: Tensor) -> Tensor:
-        width = h.shape[1]
-        if width > self.max_len:
-            raise ValueError(f"input length {width} exceeds max_len={self.max_len}")
-        weight = self.weight[:, self.max_len - width:]  # (K, W), newest column -> last row
+        weight = right_aligned(self.weight, h.shape[1], "position pooling", dim=1)  # (K, W), newest -> last
         h = h * valid.unsqueeze(-1).to(h.dtype)  # (B, W, d)
         return torch.einsum("kw,bwd->bkd", weight, h)  # (B, K, d)
 

@@ -61,11 +61,11 @@ from graphrec.models.base import SequentialRecommender
 from graphrec.models.hooks import TrainState, mix_seed
 from graphrec.train.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from graphrec.train.config import TrainConfig
-from graphrec.train.lazy_adam import LazyAdam, clip_grad_norm_
+from graphrec.train.epoch_log import EpochLog
+from graphrec.train.lazy_adam import clip_grad_norm_
 from graphrec.train.loss_weights import weight_at
-from graphrec.train.param_groups import build_param_groups
+from graphrec.train.optim import build_optimizer, build_scheduler
 from graphrec.train.resume import check_resumable
-from graphrec.train.schedule import lr_factor
 from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
 #: ``(model, which) -> metrics``; ``which`` is "valid" or "test"; must return ``config.metric``
@@ -135,8 +135,10 @@ class Trainer:
         if config.pack_sequences and not getattr(model, "supports_packing", False):
             raise ValueError(f"train.pack_sequences is set but {type(model).__name__} does not accept "
                              "packed batches (supports_packing = False)")
-        self.optimizer = self._build_optimizer() if self.trainable else None
-        self.scheduler = self._build_scheduler() if self.optimizer is not None else None
+        self.log = EpochLog(config.log_file, config.tensorboard_dir)
+        self.optimizer = build_optimizer(self.model, config) if self.trainable else None
+        self.scheduler = (build_scheduler(self.optimizer, config, split.num_train_rows)
+                          if self.optimizer is not None else None)
         use_cuda = self.device.type == "cuda"
         if config.amp and not use_cuda:
             warnings.warn("amp=True is ignored on CPU (autocast is used on CUDA only)", stacklevel=2)
@@ -160,41 +162,6 @@ class Trainer:
         self.resumed_from: int | None = None
 
     # ------------------------------------------------------------------ setup
-    def _build_optimizer(self) -> torch.optim.Optimizer:
-        """``train.optimizer`` over the trainable parameters (or ``train.param_groups``).
-
-        A model with sparse gradients (``sparse_gradients`` True, e.g. a multi-interest
-        model with ``sparse_items``) needs :class:`~graphrec.train.lazy_adam.LazyAdam`:
-        ``torch.optim.Adam``/``AdamW`` cannot step a sparse gradient. Under AMP the
-        ``GradScaler`` unscales a sparse gradient through its values (coalescing float16
-        ones first) and finds infinities there, so AMP needs no refusal.
-        """
-        cfg = self.config
-        if getattr(self.model, "sparse_gradients", False) and cfg.optimizer != "lazy_adam":
-            raise ValueError(
-                f"{type(self.model).__name__} gives sparse gradients (model.sparse_items=true), which "
-                f"train.optimizer={cfg.optimizer!r} cannot step; set train.optimizer=lazy_adam "
-                "(or model.sparse_items=false)"
-            )
-        classes: dict[str, Callable[..., torch.optim.Optimizer]] = {
-            "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "lazy_adam": LazyAdam}
-        cls = classes.get(cfg.optimizer, torch.optim.Adam)
-        if not cfg.param_groups:
-            params = [p for p in self.model.parameters() if p.requires_grad]
-            return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        groups = build_param_groups(self.model, cfg.param_groups, cfg.lr, cfg.weight_decay)
-        return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-    def _build_scheduler(self) -> torch.optim.lr_scheduler.LambdaLR:
-        cfg = self.config
-        assert self.optimizer is not None
-        steps_per_epoch = math.ceil(self.split.num_train_rows / cfg.batch_size)
-        total = max(cfg.epochs * steps_per_epoch, 1)
-        warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
-        lr_factor(0, total, warmup, cfg.lr_schedule)  # validates the schedule name
-        return torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: lr_factor(step, total, warmup, cfg.lr_schedule))
-
     @property
     def checkpoint_dir(self) -> Path | None:
         return Path(self.config.checkpoint_dir) if self.config.checkpoint_dir else None
@@ -279,7 +246,8 @@ class Trainer:
                         self.stopped_early = True
                 record["best_epoch"] = self.best_epoch
             self.history.append(record)
-            self._write_log(record)
+            if self.info.is_main:
+                self.log.write(record)
             self._save_last()
             if self.on_epoch_end is not None:
                 self.on_epoch_end(record)
@@ -441,32 +409,6 @@ class Trainer:
     # ------------------------------------------------------- logs/checkpoints
     def _state_copy(self) -> dict[str, Tensor]:
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-
-    def _write_log(self, record: dict[str, Any]) -> None:
-        if self.info.is_main and self.config.log_file:
-            with open(self.config.log_file, "a") as fh:
-                fh.write(json.dumps(record, default=float) + "\n")
-        if self.info.is_main and self.config.tensorboard_dir:
-            writer = self._tensorboard()
-            scalars = {k: v for k, v in record.items() if k.startswith("loss") or k == "seq_per_s"}
-            scalars.update({f"valid/{k}": v for k, v in (record.get("valid") or {}).items()
-                            if k.startswith(("HR@", "NDCG@", "Recall@", "MRR"))})
-            for name, value in scalars.items():
-                writer.add_scalar(name, float(value), record["epoch"])
-            writer.flush()
-
-    def _tensorboard(self) -> Any:
-        """The run's ``SummaryWriter`` (created on first use)."""
-        if getattr(self, "_writer", None) is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError as exc:
-                raise ImportError(
-                    "train.tensorboard_dir is set but tensorboard is not installed; "
-                    'install the extra: pip install -e ".[tb]"'
-                ) from exc
-            self._writer = SummaryWriter(log_dir=self.config.tensorboard_dir)
-        return self._writer
 
     def _save_best(self) -> None:
         if self.info.is_main and self.checkpoint_dir is not None:

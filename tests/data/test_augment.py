@@ -12,7 +12,6 @@ from graphrec.data import augment as A
 from graphrec.data.augment import (
     OPERATIONS,
     AugmentConfig,
-    build_similar_items,
     crop,
     insert,
     item_shuffle,
@@ -23,6 +22,7 @@ from graphrec.data.augment import (
     substitute,
     two_views,
 )
+from graphrec.data.similar_items import build_similar_items
 
 # items 1..6; row 1 is full, row 3 has one item, row 4 is empty
 BATCH = torch.tensor([

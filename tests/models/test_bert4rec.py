@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.models import resolve
 from graphrec.models.bert4rec import BERT4Rec, cloze_mask
 from graphrec.models.context import ModelContext
@@ -122,6 +123,7 @@ def test_trains_two_epochs_with_the_generic_trainer() -> None:
     torch.manual_seed(0)
     model = BERT4Rec.from_context(ModelContext.from_split(split), hidden_size=8, mask_ratio=0.4)
     assert model.embedding.max_len == 8
-    result = Trainer(model, split, TrainConfig(epochs=2, batch_size=16, progress=False, seed=0)).fit()
+    result = Trainer(model, split, TrainConfig(epochs=2, batch_size=16, progress=False, seed=0),
+                     evaluator=loo_evaluator(split)).fit()
     assert len(result["history"]) == 2 and all(np.isfinite(r["loss/rec"]) for r in result["history"])
     assert model.loss_unit("rec", split.train_batch(np.arange(2))) == "masked"

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 import torch
 
+from graphrec.data.augment import AugmentConfig
 from graphrec.data.batch import SeqBatch
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.losses import nt_xent
 from graphrec.models import resolve
-from graphrec.models.cl4srec import CL4SRec
+from graphrec.models.cl4srec import CL4SRec, CL4SRecConfig
 from graphrec.models.context import ModelContext
+from graphrec.models.sasrec import SASRec
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
 from tests.train.ddp_worker import make_dataset
@@ -94,7 +97,20 @@ def test_trains_two_epochs_with_the_generic_trainer() -> None:
     torch.manual_seed(0)
     model = CL4SRec.from_context(ModelContext.from_split(split), hidden_size=8, dropout=0.1)
     cfg = TrainConfig(epochs=2, batch_size=16, progress=False, seed=0, loss_weights={"cl": 0.1})
-    result = Trainer(model, split, cfg).fit()
+    result = Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
     assert len(result["history"]) == 2
     for record in result["history"]:
         assert np.isfinite(record["loss"]) and np.isfinite(record["loss/cl"])
+
+
+def test_options_are_one_config_and_augment_becomes_an_augment_config() -> None:
+    model = _model(augment={"operations": ["mask"], "mask_ratio": 0.5})
+    assert model.config.augment == AugmentConfig(operations=("mask",), mask_ratio=0.5)
+    assert CL4SRecConfig().augment == AugmentConfig()
+    config = CL4SRecConfig(hidden_size=8, max_len=10, dropout=0.0, cl_temperature=0.5)
+    assert CL4SRec(12, config, cl_similarity="cos").config == CL4SRecConfig(
+        hidden_size=8, max_len=10, dropout=0.0, cl_temperature=0.5, cl_similarity="cos")
+    assert CL4SRec.config_keys() == [*SASRec.config_keys(), "augment", "cl_temperature", "cl_similarity",
+                                     "cl_representation"]  # SASRec's options are not listed twice
+    with pytest.raises(ValueError, match="cl_similarity"):
+        CL4SRecConfig(cl_similarity="l2")

@@ -95,7 +95,7 @@ def test_models_take_what_they_need_from_the_context() -> None:
     assert isinstance(sasrec, SASRec) and sasrec.embedding.position.num_embeddings >= 7
     with pytest.raises(ValueError, match="shorter than the input windows"):
         SASRec.from_context(ctx, max_len=5)
-    with pytest.raises(ValueError, match="unknown option"):
+    with pytest.raises(ValueError, match="unknown key"):
         SASRec.from_context(ctx, hiden_size=8)
     pop = POP.from_context(ctx)
     assert isinstance(pop, POP)

@@ -15,6 +15,7 @@ from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.synthetic import generate_synthetic, generate_synthetic_with_truth
 from graphrec.data.user_split import UserSplit
 from graphrec.distributed import DistInfo, loss_scale
+from graphrec.eval.loo import loo_evaluator
 from graphrec.experiment.protocols import resolve_protocol
 from graphrec.losses import (
     confidence_mask,
@@ -270,7 +271,7 @@ def _fit(model: Any, split: Any, protocol: str, weights: dict[str, float] | None
                           loss_weights=weights or {})
         return Trainer(model, split, cfg, evaluator=evaluator).fit()
     cfg = TrainConfig(epochs=2, batch_size=16, progress=False, seed=0, loss_weights=weights or {})
-    return Trainer(model, split, cfg).fit()
+    return Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
 
 
 def _check_terms(result: dict[str, Any], expected: set[str]) -> None:
@@ -380,7 +381,7 @@ def _planted_intent_separation(name: str, options: dict[str, Any], weights: dict
     model = resolve(name).from_context(ModelContext.from_split(split), hidden_size=16, **options)
     cfg = TrainConfig(epochs=60, batch_size=64, lr=5e-3, progress=False, seed=seed, eval_every=100,
                       loss_weights=weights)
-    Trainer(model, split, cfg).fit()
+    Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
     model.eval()
     with torch.no_grad():
         if isinstance(model, DSIE):

@@ -9,7 +9,8 @@ import torch
 
 from graphrec.data.batch import SeqBatch
 from graphrec.models import resolve
-from graphrec.models.gru4rec import GRU4Rec, _rotation
+from graphrec.models.gru4rec import GRU4Rec
+from graphrec.nn.encoders import GRUSequenceEncoder, padding_rotation
 
 
 def _model(**kw: object) -> GRU4Rec:
@@ -22,9 +23,9 @@ def _model(**kw: object) -> GRU4Rec:
 def test_rotation_hand_worked() -> None:
     left = torch.tensor([[0, 0, 7, 8], [1, 2, 3, 4]])
     lengths = (left > 0).sum(1)
-    right = left.gather(1, _rotation(4 - lengths, 4))
+    right = left.gather(1, padding_rotation(4 - lengths, 4))
     assert torch.equal(right, torch.tensor([[7, 8, 0, 0], [1, 2, 3, 4]]))
-    assert torch.equal(right.gather(1, _rotation(lengths - 4, 4)), left)
+    assert torch.equal(right.gather(1, padding_rotation(lengths - 4, 4)), left)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -88,3 +89,15 @@ def test_learns_a_deterministic_successor() -> None:
     model.eval()
     test = SeqBatch(input_ids=torch.tensor([[0, 0, 6, 7, 8]]), user_ids=torch.arange(1))
     assert int(model.score_all(test).argmax()) == 9
+
+
+def test_built_on_the_gru_encoder_and_loads_checkpoints_with_the_earlier_keys() -> None:
+    model = _model(num_layers=2)
+    assert isinstance(model.encoder, GRUSequenceEncoder)
+    state = model.state_dict()
+    assert [k for k in state if not k.startswith("encoder.")] == ["item.weight"]
+    old = {k.replace("encoder.", "", 1): v.clone() for k, v in state.items()}  # gru.*, proj.*
+    assert "gru.weight_ih_l0" in old and "proj.weight" in old
+    other = GRU4Rec(20, hidden_size=8, num_layers=2)
+    other.load_state_dict(old)
+    assert all(torch.equal(v, other.state_dict()[k]) for k, v in state.items())

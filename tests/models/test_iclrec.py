@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.losses import nt_xent
 from graphrec.models import resolve
 from graphrec.models.context import ModelContext
@@ -93,7 +94,7 @@ def _config(**kw: Any) -> TrainConfig:
 
 
 def test_trains_two_epochs_with_an_intent_warm_up(split: LeaveOneOutSplit) -> None:
-    result = Trainer(_model(split), split, _config()).fit()
+    result = Trainer(_model(split), split, _config(), evaluator=loo_evaluator(split)).fit()
     history = result["history"]
     assert [r["weight/intent"] for r in history] == [0.0, 0.1]
     for record in history:
@@ -102,7 +103,8 @@ def test_trains_two_epochs_with_an_intent_warm_up(split: LeaveOneOutSplit) -> No
 
 def test_interrupted_and_resumed_run_equals_uninterrupted(split: LeaveOneOutSplit, tmp_path: Path) -> None:
     straight_dir = tmp_path / "straight"
-    straight = Trainer(_model(split), split, _config(epochs=3, checkpoint_dir=str(straight_dir))).fit()
+    straight = Trainer(_model(split), split, _config(epochs=3, checkpoint_dir=str(straight_dir)),
+                       evaluator=loo_evaluator(split)).fit()
 
     def crash_after_one(record: dict[str, Any]) -> None:
         if record["epoch"] == 1:
@@ -111,9 +113,10 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(split: LeaveOneOutSpli
     ckpt = tmp_path / "ckpt"
     with pytest.raises(Interrupt):
         Trainer(_model(split), split, _config(epochs=3, checkpoint_dir=str(ckpt)),
-                on_epoch_end=crash_after_one).fit()
+                on_epoch_end=crash_after_one, evaluator=loo_evaluator(split)).fit()
     resumed = Trainer(_model(split, seed=99), split, _config(epochs=3, checkpoint_dir=str(ckpt),
-                                                              resume=True)).fit()
+                                                              resume=True),
+                                                                  evaluator=loo_evaluator(split)).fit()
     assert resumed["resumed_from"] == 1
     for a, b in zip(straight["history"], resumed["history"], strict=True):
         assert {k: v for k, v in a.items() if k.startswith("loss")} == \

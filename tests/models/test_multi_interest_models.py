@@ -15,16 +15,13 @@ from graphrec.data.synthetic import generate_synthetic
 from graphrec.data.user_split import UserSplit
 from graphrec.experiment.protocols import resolve_protocol
 from graphrec.models import resolve
-from graphrec.models.comirec import (
-    TARGET_KEY,
-    ComiRecDR,
-    ComiRecSA,
-    MultiInterestRecommender,
-    one_target_batch,
-)
+from graphrec.models.comirec import ComiRecDR, ComiRecSA, ComiRecSAConfig
+from graphrec.models.config import MultiInterestConfig
 from graphrec.models.context import ModelContext
-from graphrec.models.hpcl4sr import HPCL4SR, VARIANTS
+from graphrec.models.dsie import DSIE, DSIEConfig
+from graphrec.models.hpcl4sr import HPCL4SR, VARIANTS, HPCL4SRConfig
 from graphrec.models.mind import MIND
+from graphrec.models.multi_interest import TARGET_KEY, MultiInterestRecommender, one_target_batch
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
 
@@ -78,6 +75,56 @@ def _held_out_category_data() -> SequenceDataset:
 def test_registry() -> None:
     for name, cls in {**BASELINES, "hpcl4sr": HPCL4SR}.items():
         assert resolve(name) is cls
+
+
+@pytest.mark.parametrize("cls", [ComiRecSA, ComiRecDR, MIND, HPCL4SR, DSIE], ids=lambda c: c.__name__)
+def test_options_are_the_shared_config_plus_the_models_own(cls: type[MultiInterestRecommender]) -> None:
+    shared = MultiInterestConfig.keys()
+    assert cls.Config is not MultiInterestConfig and issubclass(cls.Config, MultiInterestConfig)
+    assert cls.config_keys()[: len(shared)] == shared
+    own = set(vars(cls.Config).get("__annotations__", {}))
+    assert own == set(cls.config_keys()) - set(shared)  # the shared fields are declared once, in the base
+    data = {"num_items", "item_counts", "item_category", "category_edge_index", "category_edge_weight",
+            "num_categories"}
+    assert not data & set(cls.config_keys())  # data-derived arguments are no options
+    torch.manual_seed(0)
+    by_keyword = cls(30, hidden_size=8, max_len=6, num_negatives=4, variant="base") if cls is HPCL4SR \
+        else cls(30, hidden_size=8, max_len=6, num_negatives=4)
+    torch.manual_seed(0)
+    config = cls.Config.from_options({"hidden_size": 8, "max_len": 6, "num_negatives": 4}
+                                     | ({"variant": "base"} if cls is HPCL4SR else {}))
+    by_config = cls(30, config)  # type: ignore[call-arg]
+    assert by_keyword.config == by_config.config == config
+    assert isinstance(by_keyword.config, cls.Config) and by_keyword.hidden_size == 8
+    for key, value in by_keyword.state_dict().items():
+        assert torch.equal(value, by_config.state_dict()[key])
+    torch.manual_seed(0)
+    from_config = cls.from_config(30, **config.to_dict())
+    assert isinstance(from_config, cls) and from_config.config == config
+
+
+def test_config_checks() -> None:
+    assert ComiRecSA(100, hidden_size=8).config == ComiRecSAConfig(hidden_size=8)
+    assert ComiRecSA(100, ComiRecSAConfig(hidden_size=8), add_positions=False).position is None
+    with pytest.raises(TypeError, match="ComiRecSAConfig"):
+        ComiRecSA(100, HPCL4SRConfig())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="num_interests"):
+        MIND(10, num_interests=0)
+    with pytest.raises(ValueError, match="did you mean 'num_interests'"):
+        ComiRecDR(10, num_interest=2)
+    with pytest.raises(ValueError, match="model.variant"):
+        HPCL4SRConfig(variant="plus")
+    with pytest.raises(ValueError, match="model.capsule_bilinear"):
+        HPCL4SR(10, capsule_bilinear="dense")
+    with pytest.raises(ValueError, match="model.mulcl_reduction"):
+        HPCL4SR(10, mulcl_reduction="sum")
+    with pytest.raises(ValueError, match="model.temperature"):
+        HPCL4SR(10, temperature=0.0)
+    with pytest.raises(ValueError, match="model.readout"):
+        DSIEConfig(readout="mean")
+    with pytest.raises(ValueError, match="model.cl_temperature"):
+        DSIE(10, cl_temperature=-1.0)
+    assert HPCL4SR(10, HPCL4SRConfig(variant="base"), margin="5").margin == 5.0  # coerced, as from the CLI
 
 
 def test_one_target_batch_cuts_each_row_once(split: UserSplit) -> None:

@@ -23,6 +23,7 @@ def test_scores_are_log_counts_for_every_user() -> None:
     model = POP.from_counts([0, 5, 1, 9, 0])
     assert resolve("pop") is POP and model.num_items == 4
     assert model.trainable is False and model.loss_terms(_batch()) == {}
+    assert model.terms() == () and POP.config_keys() == []
     scores = model.score_all(_batch())
     expected = torch.tensor([-math.inf, math.log(6), math.log(2), math.log(10), 0.0])
     torch.testing.assert_close(scores, expected.expand(2, 5))

@@ -13,6 +13,7 @@ from graphrec.data.dataset import SequenceDataset
 from graphrec.data.lengths import head_flags
 from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.data.user_split import UserSplit
+from graphrec.eval.loo import loo_evaluator
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
 from graphrec.models import resolve
 from graphrec.models.context import ModelContext
@@ -76,6 +77,9 @@ def test_registry_and_options(split: LeaveOneOutSplit) -> None:
         _model(split, variant="nope")
     with pytest.raises(ValueError, match="cluster_views"):
         _model(split, cluster_views="both")
+    with pytest.raises(ValueError, match="cl_similarity"):
+        _model(split, cl_similarity="dot")
+    assert "train_lengths" not in S4Rec.config_keys()  # data, not an option
     model = S4Rec.from_config(20, hidden_size=8, num_prototypes=4)  # no data: no head labels
     batch = split.train_batch(np.arange(4))
     batch.input_ids.clamp_(max=20)
@@ -157,7 +161,7 @@ def test_every_variant_trains_two_epochs(split: LeaveOneOutSplit, variant: str) 
     weights = {"clust": 0.01, "scl": 0.1, "ckd": 0.1, "adv": 1.0}
     cfg = TrainConfig(epochs=2, batch_size=16, progress=False, seed=0,
                       loss_weights={k: v for k, v in weights.items() if k in TERMS[variant]})
-    result = Trainer(model, split, cfg).fit()
+    result = Trainer(model, split, cfg, evaluator=loo_evaluator(split)).fit()
     assert len(result["history"]) == 2
     for record in result["history"]:
         assert {k[5:] for k in record if k.startswith("loss/")} == TERMS[variant]

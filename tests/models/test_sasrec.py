@@ -43,7 +43,7 @@ def test_registry_shapes_and_tied_embeddings() -> None:
     assert scores.shape == (3, 21)
     assert torch.isinf(scores[:, 0]).all() and torch.isfinite(scores[:, 1:]).all()
     assert SASRec.from_config(20, hidden_size=8, num_heads=2).item_embeddings().shape == (21, 8)
-    with pytest.raises(ValueError, match="valid options"):
+    with pytest.raises(ValueError, match="valid keys"):
         SASRec.from_config(20, hidden=8)
     with pytest.raises(ValueError, match="unknown loss"):
         SASRec(20, loss="softmax")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
+from graphrec.nn.embedding import SequenceEmbedding, leading_padding, right_aligned, trim_left_padding
 
 
 def test_positions_counted_from_newest_and_padding_row_zero() -> None:
@@ -111,3 +111,17 @@ def test_default_embedding_unchanged_by_mask_option() -> None:
     torch.manual_seed(0)
     explicit = SequenceEmbedding(num_items=5, hidden_size=4, max_len=6, dropout=0.1, mask_token=False)
     assert all(torch.equal(a, b) for a, b in zip(explicit.state_dict().values(), emb.state_dict().values()))
+
+
+def test_right_aligned_gives_the_newest_rows_and_one_error() -> None:
+    table = torch.arange(12.0).reshape(6, 2)  # (L, D), one row per position
+    rows = right_aligned(table, 4)
+    assert rows.shape == (4, 2) and torch.equal(rows, table[2:])  # newest column -> last row
+    assert rows.data_ptr() == table[2:].data_ptr()  # a view, not a copy
+    assert right_aligned(table, 6).shape == (6, 2) and right_aligned(table, 0).shape == (0, 2)
+    weights = torch.arange(12.0).reshape(2, 6)  # (K, L): positions along dim 1
+    assert torch.equal(right_aligned(weights, 3, dim=1), weights[:, 3:])
+    with pytest.raises(ValueError, match="input length 7 exceeds max_len=6 of the position table"):
+        right_aligned(table, 7)
+    with pytest.raises(ValueError, match="max_len=6 of the capsule layer"):
+        right_aligned(weights, 7, "capsule layer", dim=1)

@@ -64,6 +64,19 @@ class ModelConfig:
                   else value for key, value in options.items()}
         return dataclasses.replace(base, **values) if base is not None else cls(**values)
 
+    @classmethod
+    def define(cls, name: str, /, **defaults: Any) -> type[ModelConfig]:
+        """A frozen subclass ``name`` of this config with one field per keyword, typed by its default.
+
+        ``Config = ModelConfig.define("MyConfig", dim=64, dropout=0.2)`` is the short form of
+        a ``@dataclass(frozen=True)`` subclass with ``dim: int = 64`` and ``dropout: float = 0.2``.
+        """
+        for key, value in defaults.items():
+            if isinstance(value, (list, dict, set)):
+                raise TypeError(f"{name}.{key}: a mutable default needs a dataclass field(default_factory)")
+        fields = [(key, type(value), value) for key, value in defaults.items()]
+        return dataclasses.make_dataclass(name, fields, bases=(cls,), frozen=True)
+
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict (what a YAML ``model:`` section holds)."""
         return dataclasses.asdict(self)

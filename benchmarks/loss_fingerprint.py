@@ -24,6 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ("sasrec_ce", "s4rec", "comirec_sa", "hpcl4sr", "dssrec")
+#: wall-clock figures in the validation record: never equal across runs
+TIMING_KEYS = ("seconds", "users_per_s")
 
 
 def fingerprint_one(config: str, data: str, epochs: int, workdir: Path) -> list[dict[str, Any]]:
@@ -45,7 +47,7 @@ def fingerprint_one(config: str, data: str, epochs: int, workdir: Path) -> list[
             "epoch": record["epoch"],
             **{k: v for k, v in record.items() if k.startswith("loss")},
             "valid": {k: v for k, v in (record.get("valid") or {}).items()
-                      if isinstance(v, (int, float))},
+                      if isinstance(v, (int, float)) and k not in TIMING_KEYS},
         })
     return rows
 

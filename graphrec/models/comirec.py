@@ -44,9 +44,24 @@ class ComiRecSAConfig(MultiInterestConfig):
 
     Attributes:
         add_positions: add learned position vectors to the attention input (the code's ``add_pos``).
+        position_origin: which item gets position row 0: ``"newest"`` counts back from the
+            newest item (the newest always gets row ``max_len - 1``); ``"oldest"`` counts from
+            the oldest item of the window, as the released code does on its right-padded
+            windows. ``recipe="dense"`` needs ``"oldest"`` (a prefix then keeps its positions).
     """
 
     add_positions: bool = True
+    position_origin: str = "newest"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.position_origin not in ("newest", "oldest"):
+            raise ValueError("model.position_origin must be 'newest' or 'oldest', "
+                             f"got {self.position_origin!r}")
+        if self.recipe == "dense" and self.add_positions and self.position_origin != "oldest":
+            raise ValueError("model.recipe = 'dense' needs model.position_origin = 'oldest' (or "
+                             "model.add_positions = false): positions counted from the newest item "
+                             "change with every prefix")
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class ComiRecSA(MultiInterestRecommender):
 
     Config: ClassVar[type[ModelConfig]] = ComiRecSAConfig
     config: ComiRecSAConfig
+    has_prefix_encoder: ClassVar[bool] = True
 
     def __init__(self, num_items: int, config: ComiRecSAConfig | None = None, *,
                  item_counts: npt.ArrayLike | None = None, **options: Any) -> None:
@@ -91,13 +107,27 @@ class ComiRecSA(MultiInterestRecommender):
         self._reset_positions()
         self.extractor.reset_parameters()
 
+    def keys(self, e: Tensor, valid: Tensor) -> Tensor:
+        """``(B, W, D)`` attention input :math:`H = E + P` (zero at padding when counted from the oldest)."""
+        if self.position is None:
+            return e
+        if self.config.position_origin == "newest":
+            return e + right_aligned(self.position, e.shape[1])
+        lead = (~valid).sum(dim=1, keepdim=True)  # (B, 1) leading padding
+        index = (torch.arange(e.shape[1], device=e.device) - lead).clamp(0, self.max_len - 1)  # (B, W)
+        return e + self.position[index] * valid.unsqueeze(-1)
+
     def encode(self, input_ids: Tensor) -> Tensor:
         e, valid = self.embed(input_ids)  # (B, W, D) E_u, (B, W)
-        keys = e if self.position is None else e + right_aligned(self.position, e.shape[1])  # (B, W, D)
-        return self.extractor(keys, e, valid)  # (B, K, D) V_u
+        return self.extractor(self.keys(e, valid), e, valid)  # (B, K, D) V_u
+
+    def encode_prefixes(self, input_ids: Tensor) -> Tensor:
+        e, valid = self.embed(input_ids)  # (B, W, D), (B, W)
+        return self.extractor.forward_prefixes(self.keys(e, valid), e, valid)  # (B, W, K, D)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, add_positions={self.add_positions}"
+        return (f"{super().extra_repr()}, add_positions={self.add_positions}, "
+                f"position_origin={self.config.position_origin!r}, recipe={self.config.recipe!r}")
 
 
 class ComiRecDR(MultiInterestRecommender):

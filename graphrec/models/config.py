@@ -125,6 +125,12 @@ class MultiInterestConfig(ModelConfig):
             ``"uniform"``, ``"popularity"``).
         init_std: standard deviation of the item table's normal initialisation.
         sparse_items: read the item table with sparse lookups (trains with ``lazy_adam``).
+        recipe: how training rows become training samples (:data:`MULTI_INTEREST_RECIPES`):
+            ``"prefix"`` one random prefix of every training row, one target, the sampled
+            softmax; ``"comirec"`` ComiRec's iterator (users uniform, a cut ``k >= 4``
+            anywhere in the user's whole sequence, one target, the sampled softmax);
+            ``"dense"`` every prefix of every row at once, each position's target against
+            the whole catalogue (full softmax) through the interest that scores it best.
     """
 
     hidden_size: int = 64
@@ -134,10 +140,23 @@ class MultiInterestConfig(ModelConfig):
     sampler: str = "log_uniform"
     init_std: float = 0.02
     sparse_items: bool = False
+    recipe: str = "prefix"
+
+    def validate(self) -> None:
+        if self.recipe not in MULTI_INTEREST_RECIPES:
+            raise ValueError(f"model.recipe: unknown recipe {self.recipe!r}; "
+                             f"valid: {list(MULTI_INTEREST_RECIPES)}")
+        if self.recipe == "dense" and self.sparse_items:
+            raise ValueError("model.recipe = 'dense' scores the whole catalogue: "
+                             "set model.sparse_items=false")
+
+
+#: the training recipes of the multi-interest family (see :class:`MultiInterestConfig`)
+MULTI_INTEREST_RECIPES = ("prefix", "comirec", "dense")
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-__all__ = ["ModelConfig", "MultiInterestConfig", "SASRecFamilyConfig"]
+__all__ = ["MULTI_INTEREST_RECIPES", "ModelConfig", "MultiInterestConfig", "SASRecFamilyConfig"]

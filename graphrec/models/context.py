@@ -110,6 +110,19 @@ class ModelContext:
         """The interactions graphs may be built from (:func:`~graphrec.graph.training.training_csr`)."""
         return self._cached("training", lambda: training_csr(self.split))  # type: ignore[no-any-return]
 
+    def training_users(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(indptr, items, user_ids)``: the training users' own training sequences, nothing held out.
+
+        Leave-one-out: every user without the last two items; user split: the training
+        users' whole sequences (the held-out users' histories are left out).
+        """
+        csr = self.training_sequences()
+        if not isinstance(self.split, UserSplit):
+            return csr.indptr, csr.items, np.arange(csr.num_rows)
+        users = np.nonzero(self.split.groups == 0)[0]  # their rows come first (training_csr)
+        end = int(csr.indptr[len(users)])
+        return csr.indptr[: len(users) + 1], csr.items[:end], users
+
     def category_graph(self, window: int = 1) -> Data:
         """Category co-occurrence counts :math:`a_{ij}` (:func:`graphrec.graph.category.category_graph`)."""
         from graphrec.graph.category import category_graph

@@ -70,7 +70,7 @@ from graphrec.data.augment import item_shuffle
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import info_nce, interest_orthogonality
 from graphrec.models.config import ModelConfig, MultiInterestConfig
-from graphrec.models.multi_interest import MultiInterestRecommender, one_target_batch
+from graphrec.models.multi_interest import MultiInterestRecommender
 from graphrec.nn.dropout import Dropout
 from graphrec.nn.embedding import right_aligned, trim_left_padding
 from graphrec.nn.intention import IntentionPrototypeExtractor
@@ -232,7 +232,7 @@ class DSIE(MultiInterestRecommender):
     # ------------------------------------------------------------------ training
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
         """One random prefix and its next item per row; with ``cl`` also the prefix's item-shuffled view."""
-        out = one_target_batch(batch, generator)
+        out = super().training_batch(batch, generator)
         if self.contrastive:
             out.extras[SHUFFLED_KEY] = item_shuffle(out.input_ids, generator)  # (B', L)
         return out

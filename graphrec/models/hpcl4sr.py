@@ -129,7 +129,6 @@ from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import angular_margin_info_nce, interest_orthogonality
-from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, MultiInterestConfig
 from graphrec.models.multi_interest import MultiInterestRecommender
 from graphrec.nn.capsule import BILINEAR_TYPES, CapsuleRouting
@@ -320,9 +319,10 @@ class HPCL4SR(MultiInterestRecommender):
                 module.reset_parameters()  # type: ignore[operator]  # every layer here has one
 
     @classmethod
-    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
-        """Item → category and the Eq. 1 graph of the split's training part, ``max_len``, item counts."""
-        ctx.window_options(options)
+    def build_from_context(cls, ctx: ModelContext, options: dict[str, Any]) -> MultiInterestRecommender:
+        """Item → category and the Eq. 1 graph of the split's training part."""
+        options = dict(options)
+        item_counts = options.pop("item_counts", ctx.item_counts)
         config = cls.make_config(None, options)
         variant = VARIANTS[config.variant]
         data: dict[str, Any] = {}
@@ -336,7 +336,7 @@ class HPCL4SR(MultiInterestRecommender):
                 graph = ctx.normalized_category_graph()
                 data.update(category_edge_index=graph.edge_index, category_edge_weight=graph.edge_weight,
                             num_categories=max(ctx.num_categories, int(graph.num_nodes)))
-        return cls(ctx.num_items, config, item_counts=ctx.item_counts, **data)
+        return cls(ctx.num_items, config, item_counts=item_counts, **data)
 
     # ------------------------------------------------------------------ terms
     def terms(self) -> tuple[str, ...]:

@@ -57,6 +57,8 @@ from torch import Tensor, nn
 
 from graphrec.data.augment import random_prefixes
 from graphrec.data.batch import SeqBatch
+from graphrec.data.user_sampler import UserCutSampler
+from graphrec.losses import next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, MultiInterestConfig
 from graphrec.nn.embedding import trim_left_padding
@@ -119,6 +121,10 @@ class MultiInterestRecommender(SequentialRecommender):
     loss_units: ClassVar[Mapping[str, str]] = {"rec": "rows"}
     Config: ClassVar[type[ModelConfig]] = MultiInterestConfig
     config: MultiInterestConfig
+    #: whether :meth:`encode_prefixes` gives every prefix's interests (needed by ``recipe="dense"``)
+    has_prefix_encoder: ClassVar[bool] = False
+    #: ``recipe="comirec"``: draws the training samples (attached by :meth:`from_context`)
+    user_sampler: UserCutSampler | None = None
 
     def __init__(self, num_items: int, config: MultiInterestConfig | None = None, *,
                  item_counts: npt.ArrayLike | None = None, **options: Any) -> None:
@@ -132,6 +138,9 @@ class MultiInterestRecommender(SequentialRecommender):
         # sparse=True also tells DDP to expect a sparse gradient for the table
         self.item = nn.Embedding(num_items + 1, config.hidden_size, padding_idx=0, sparse=config.sparse_items)
         self.objective = InterestSampledSoftmax(num_items, config.num_negatives, config.sampler, item_counts)
+        if config.recipe == "dense" and not self.has_prefix_encoder:
+            raise ValueError(f"model.recipe = 'dense' needs every prefix's interests in one pass, which "
+                             f"{type(self).__name__} does not compute; use recipe 'prefix' or 'comirec'")
         self._reset_item_table()
 
     @property
@@ -158,9 +167,19 @@ class MultiInterestRecommender(SequentialRecommender):
 
     @classmethod
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
-        """``max_len`` from the split (never shorter) and the training item counts for the sampler."""
+        """``max_len`` from the split (never shorter), the training item counts for the sampler
+        and, under ``recipe="comirec"``, the training users' sequences to cut."""
         ctx.window_options(options)
         options.setdefault("item_counts", ctx.item_counts)
+        model = cls.build_from_context(ctx, options)
+        if model.config.recipe == "comirec":
+            indptr, items, users = ctx.training_users()
+            model.user_sampler = UserCutSampler(indptr, items, model.max_len, user_ids=users)
+        return model
+
+    @classmethod
+    def build_from_context(cls, ctx: ModelContext, options: dict[str, Any]) -> MultiInterestRecommender:
+        """The model from checked-in ``options``; a model that needs more of ``ctx`` overrides this."""
         return cls(ctx.num_items, **options)
 
     # ------------------------------------------------------------------ encoding
@@ -185,8 +204,51 @@ class MultiInterestRecommender(SequentialRecommender):
 
     # ------------------------------------------------------------------ training
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
-        """One random prefix and its next item per training row (:func:`one_target_batch`)."""
+        """What ``recipe`` trains on: one prefix and its next item per row (``"prefix"``,
+        :func:`one_target_batch`), one cut of as many uniformly drawn users (``"comirec"``,
+        :class:`~graphrec.data.user_sampler.UserCutSampler`) or the rows as they are (``"dense"``)."""
+        if self.config.recipe == "dense":
+            return batch
+        if self.config.recipe == "comirec":
+            if self.user_sampler is None:
+                raise ValueError("model.recipe = 'comirec' draws from the training users' sequences: "
+                                 "build the model with from_context")
+            users, inputs, targets = self.user_sampler.sample(len(batch.input_ids), generator)
+            device = batch.input_ids.device
+            return SeqBatch(input_ids=inputs.to(device), user_ids=users.to(device),
+                            extras={TARGET_KEY: targets.to(device)})
         return one_target_batch(batch, generator)
+
+    def loss_unit(self, term: str, batch: SeqBatch) -> str:
+        """``"rec"`` is a mean over rows (one target each), over target positions under ``"dense"``."""
+        if term == "rec" and self.config.recipe == "dense":
+            return "positions"
+        return super().loss_unit(term, batch)
+
+    def encode_prefixes(self, input_ids: Tensor) -> Tensor:
+        """``(B, W)`` left-padded ids -> ``(B, W, K, D)``: row ``t`` is :meth:`encode` of the prefix
+        ending at ``t`` (models with :attr:`has_prefix_encoder`)."""
+        raise ValueError(f"{type(self).__name__} has no prefix encoder")
+
+    def dense_loss(self, input_ids: Tensor, target_ids: Tensor) -> Tensor:
+        """Every position's target against the whole catalogue through its best interest.
+
+        .. math::
+            \\mathcal{L} = -\\frac{1}{P} \\sum_{t} \\log
+            \\frac{\\exp(v_t^\\top e_{y_t})}{\\sum_{j=1}^{N} \\exp(v_t^\\top e_j)}, \\qquad
+            v_t = V_t[\\arg\\max_k V_{t,k}^\\top e_{y_t}]
+
+        with :math:`V_t` the interests of the prefix ending at ``t`` (label-aware, as the
+        one-target loss; no gradient through the argmax).
+        """
+        states = self.encode_prefixes(input_ids)  # (B, W, K, D)
+        table = self.item_embeddings()  # (N + 1, D)
+        with torch.no_grad():
+            fit = (states * table[target_ids].unsqueeze(2)).sum(-1)  # (B, W, K)
+            best = fit.argmax(dim=-1)  # (B, W)
+        index = best[..., None, None].expand(-1, -1, 1, states.shape[-1])  # (B, W, 1, D)
+        chosen = states.gather(2, index).squeeze(2)  # (B, W, D)
+        return next_item_loss(chosen, target_ids, table)
 
     @staticmethod
     def batch_targets(batch: SeqBatch) -> Tensor:
@@ -211,6 +273,11 @@ class MultiInterestRecommender(SequentialRecommender):
         return self.objective(interests, table, targets, sparse=self.sparse_items)
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:
+        if self.config.recipe == "dense":
+            if batch.target_ids is None:
+                raise ValueError("recipe 'dense' trains on batches with target_ids")
+            input_ids, target_ids = trim_left_padding(batch.input_ids, batch.target_ids)
+            return {"rec": self.dense_loss(input_ids, target_ids)}
         targets = self.batch_targets(batch)
         (input_ids,) = trim_left_padding(batch.input_ids)
         return {"rec": self.rec_loss(self.encode(input_ids), targets)}

@@ -86,6 +86,29 @@ class SelfAttentiveExtractor(nn.Module):
         weights = self.attention(keys, valid)  # (B, K, W)
         return weights @ values  # (B, K, D)
 
+    def prefix_attention(self, keys: Tensor, valid: Tensor) -> Tensor:
+        """``(B, K, W, W)``: row ``t`` is each head's attention over the real positions ``s <= t``.
+
+        The scores of a position do not depend on the others, so the attention of the
+        prefix ending at ``t`` is the softmax of the same scores under a causal mask:
+        row ``t`` equals :meth:`attention` of the prefix alone (when its keys are too).
+        """
+        width = keys.shape[1]
+        scores = self.heads(torch.tanh(self.inner(keys))).transpose(1, 2)  # (B, K, W)
+        causal = torch.ones(width, width, dtype=torch.bool, device=keys.device).tril()  # (W_t, W_s)
+        allowed = causal.unsqueeze(0) & valid.unsqueeze(1)  # (B, W_t, W_s)
+        scores = scores.unsqueeze(2).masked_fill(~allowed.unsqueeze(1), MASKED_SCORE)  # (B, K, W, W)
+        return torch.softmax(scores, dim=-1)
+
+    def forward_prefixes(self, keys: Tensor, values: Tensor, valid: Tensor) -> Tensor:
+        """``(B, W, K, D)``: the ``K`` interests of every prefix in one pass, :math:`O(B K W^2 D)`.
+
+        Row ``t`` is :meth:`forward` on the prefix ending at ``t`` (padding rows are
+        meaningless and never trained).
+        """
+        weights = self.prefix_attention(keys, valid)  # (B, K, W, W)
+        return (weights @ values.unsqueeze(1)).transpose(1, 2)  # (B, W, K, D)
+
     def extra_repr(self) -> str:
         return f"num_interests={self.num_interests}"
 

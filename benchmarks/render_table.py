@@ -166,6 +166,21 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("DSSRec", "dssrec_sports"),
          ("SASRec, full CE", "sasrec_ce_sports"),
      ]),
+    ("Multi-interest training recipes, Amazon Beauty, user split (one seed unless a pattern has more)",
+     "unmasked", ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [
+         ("SASRec (1 vector), full CE on every position", "sasrec_ce_beauty_user*"),
+         ("ComiRec-SA, one prefix per row, sampled softmax (lr 5e-3)", "comirec_sa_beauty_user*"),
+         ("ComiRec-SA, ComiRec's sampler, sampled softmax (lr 1e-3)", "comirec_sa_comirec_beauty_user"),
+         ("ComiRec-SA, dense: every prefix, full CE", "comirec_sa_dense_beauty_user"),
+         ("ComiRec-SA, dense, K = 1", "comirec_sa_dense_k1_beauty_user"),
+     ]),
+    ("Multi-interest training recipes, Ta-Feng, user split", "unmasked",
+     ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [
+         ("SASRec (1 vector), full CE on every position", "sasrec_ce_tafeng_user"),
+         ("ComiRec-SA, one prefix per row, sampled softmax (lr 5e-3)", "comirec_sa_tafeng_user*"),
+         ("ComiRec-SA, ComiRec's sampler, sampled softmax (lr 1e-3)", "comirec_sa_comirec_tafeng_user"),
+         ("ComiRec-SA, dense: every prefix, full CE", "comirec_sa_dense_tafeng_user"),
+     ]),
     ("HPCL4SR and the multi-interest baselines, Ta-Feng (the paper's data), user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [
          ("HPCL4SR", "hpcl4sr_tafeng_user*"),

@@ -359,12 +359,41 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, OSError, OverflowError, FloatingPointError,
+            RuntimeError) as exc:
         if args.verbose:
             raise
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"graphrec {args.command}: error: {message}", file=sys.stderr)
+        print(f"graphrec {args.command}: error: {error_line(exc)}", file=sys.stderr)
         return 2
+
+
+#: what to do about an operating-system error, by its errno name
+OS_ADVICE = {
+    "EACCES": "no permission there: choose a folder you may write to, or change its permissions",
+    "EPERM": "not permitted there: choose another path",
+    "ENOSPC": "the disk is full: free space or choose another disk; --resume then continues a run",
+    "EISDIR": "a folder where a file was expected: name a file",
+    "ENOTDIR": "a file where a folder was expected: name a folder",
+    "EPIPE": "the output was closed early",
+    "EROFS": "a read-only file system: choose a writable folder",
+}
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for the user: the path and what to do for an OS error, the message otherwise."""
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.errno is not None:
+        import errno
+
+        name = errno.errorcode.get(exc.errno, "")
+        where = f"{exc.filename}: " if exc.filename else ""
+        advice = OS_ADVICE.get(name, exc.strerror or str(exc))
+        return f"{where}{exc.strerror or name} ({advice})"
+    if isinstance(exc, (OverflowError, FloatingPointError)):
+        return f"a number out of range ({exc}); check the values in the config and on the command line"
+    text = str(exc).strip()
+    return text.splitlines()[0] if isinstance(exc, RuntimeError) and text else text
 
 
 if __name__ == "__main__":

@@ -172,8 +172,42 @@ def test_compare_command(runs: dict[str, Path], tmp_path: Path, capsys: pytest.C
     assert main(argv[:-2]) == 0  # deterministic: same seed, same table
     again = capsys.readouterr().out
     assert main(argv[:-2]) == 0 and capsys.readouterr().out == again
-    assert main(["compare", "--a", str(runs["sas1"]), "--b", str(runs["sas1"]), "--variant", "masked"]) == 0
-    assert "+0.00000" in capsys.readouterr().out
+    assert main(["compare", "--a", str(runs["sas1"]), "--b", str(runs["sas1"]), "--variant", "masked"]) == 2
+    assert "given twice" in capsys.readouterr().err  # one run on both sides is no comparison
+
+
+def _copy_run(run: Path, to: Path) -> Path:
+    shutil.copytree(run, to)
+    return to
+
+
+def test_compare_verifies_the_per_user_files_against_the_record(runs: dict[str, Path], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    result = json.loads((runs["sas1"] / "result.json").read_text())
+    ones = _copy_run(runs["sas1"], tmp_path / "ones")  # every rank set to 1: HR@10 would read 1.0
+    path = ones / result["ranks"]["test_unmasked"]
+    np.save(path, np.ones_like(np.load(path)))
+    assert main(["compare", "--a", str(ones), "--b", str(runs["gru"])]) == 2
+    err = capsys.readouterr().err
+    assert "does not belong to this run" in err and str(path) in err
+    huge = _copy_run(runs["sas1"], tmp_path / "huge")
+    path = huge / result["ranks"]["test_unmasked"]
+    ranks = np.load(path)
+    ranks[0] = 10**6
+    np.save(path, ranks)
+    assert main(["compare", "--a", str(huge), "--b", str(runs["gru"])]) == 2
+    assert "ranks must lie in 1.." in capsys.readouterr().err
+    user = json.loads((runs["sa_user"] / "result.json").read_text())
+    nan = _copy_run(runs["sa_user"], tmp_path / "nan")
+    path = nan / user["per_user"]["test_unmasked"]
+    values = np.load(path)
+    values[0, 0] = np.nan
+    np.save(path, values)
+    assert main(["compare", "--a", str(nan), "--b", str(runs["sas_user"])]) == 2
+    assert "not finite" in capsys.readouterr().err
+    assert main(["compare", "--a", str(runs["sas1"]), "--b", str(runs["gru"]), "--resamples", "1"]) == 2
+    assert "at least 200 resamples" in capsys.readouterr().err
 
 
 def test_compare_refuses_runs_on_other_data(runs: dict[str, Path],

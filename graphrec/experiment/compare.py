@@ -113,8 +113,54 @@ def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> Ru
     if users.shape != ranks.shape:
         raise ValueError(f"{folder}: {files['users']} holds {len(users)} users but "
                          f"{files[f'test_{variant}']} {len(ranks)} ranks")
+    check_ranks(folder / files[f"test_{variant}"], ranks, result, variant)
     return RunRanks(folder, users, ranks, str(result.get("data_checksum")), str(result.get("model")),
                     result.get("seed"))
+
+
+#: how far a mean recomputed from per-user files may lie from the recorded metric
+RECORDED_TOLERANCE = 1e-6
+#: fewer bootstrap resamples than this give no usable interval
+MIN_RESAMPLES = 200
+
+
+def _recorded(result: dict[str, Any], variant: str) -> dict[str, Any]:
+    recorded = (result.get("metrics") or {}).get(f"test_{variant}")
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def check_ranks(path: Path, ranks: np.ndarray, result: dict[str, Any], variant: str) -> None:
+    """Refuse ranks outside ``1..N`` or whose HR@k means differ from those ``result.json`` recorded."""
+    num_items = int((result.get("data_summary") or {}).get("num_items") or 0)
+    if len(ranks) and (ranks.min() < 1 or (num_items and ranks.max() > num_items)):
+        raise ValueError(f"{path}: ranks must lie in 1..{num_items or 'N'}, "
+                         f"found {ranks.min()}..{ranks.max()}")
+    for name, value in _recorded(result, variant).items():
+        if not (name.startswith("HR@") and isinstance(value, (int, float))):
+            continue
+        mean = float(np.mean(ranks <= int(name[3:]))) if len(ranks) else 0.0
+        if abs(mean - value) > RECORDED_TOLERANCE:
+            raise ValueError(f"{path}: its ranks give {name} = {mean:.6f} but result.json records "
+                             f"{value:.6f}; the file does not belong to this run")
+
+
+def check_user_values(path: Path, values: dict[str, np.ndarray], result: dict[str, Any],
+                      variant: str) -> None:
+    """Refuse per-user values that are not finite, lie outside their range, or whose means differ
+    from the metrics ``result.json`` recorded."""
+    recorded = _recorded(result, variant)
+    for name, column in values.items():
+        if not np.all(np.isfinite(column)):
+            raise ValueError(f"{path}: {name} holds values that are not finite")
+        upper = None if name.startswith("NDCG_comirec") else 1.0
+        if len(column) and (column.min() < 0.0 or (upper is not None and column.max() > upper)):
+            raise ValueError(f"{path}: {name} must lie in [0, {upper or 'inf'}), found "
+                             f"{column.min():.4g}..{column.max():.4g}")
+        value = recorded.get(name)
+        mean = float(column.mean()) if len(column) else 0.0
+        if isinstance(value, (int, float)) and len(column) and abs(mean - value) > RECORDED_TOLERANCE:
+            raise ValueError(f"{path}: its {name} values average {mean:.6f} but result.json "
+                             f"records {value:.6f}; the file does not belong to this run")
 
 
 def _load_user_values(folder: Path, result: dict[str, Any], variant: str) -> RunRanks:
@@ -130,6 +176,7 @@ def _load_user_values(folder: Path, result: dict[str, Any], variant: str) -> Run
         raise ValueError(f"{folder}: {files['users']} holds {len(users)} users but "
                          f"{files[f'test_{variant}']} {matrix.shape[0]} rows")
     values = {name: matrix[:, j] for j, name in enumerate(names)}
+    check_user_values(folder / files[f"test_{variant}"], values, result, variant)
     return RunRanks(folder, users, None, str(result.get("data_checksum")), str(result.get("model")),
                     result.get("seed"), protocol="user", values=values)
 
@@ -243,6 +290,14 @@ def compare_runs(runs_a: Sequence[RunRanks], runs_b: Sequence[RunRanks], metrics
     """
     if not runs_a or not runs_b:
         raise ValueError("each side needs at least one run")
+    if resamples < MIN_RESAMPLES:
+        raise ValueError(f"--resamples {resamples}: an interval needs at least {MIN_RESAMPLES} resamples")
+    seen: dict[Path, int] = {}
+    for run in [*runs_a, *runs_b]:
+        key = Path(run.path).resolve()
+        if key in seen:
+            raise ValueError(f"{run.path}: given twice; each run may appear once across both sides")
+        seen[key] = 1
     check_same_users([*runs_a, *runs_b])
     names = list(metrics) if metrics else default_metrics(runs_a[0])
     a = np.stack([side_values(runs_a, name) for name in names])  # (M, U)

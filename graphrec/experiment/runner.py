@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime
 import platform
 import resource
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,17 @@ from graphrec.experiment.prepare import Prepared, prepare
 from graphrec.experiment.protocols import PROTOCOLS, Evaluation, EvaluationProtocol, resolve_protocol
 from graphrec.experiment.runs import LoadedRun, evaluate_checkpoint, load_run
 from graphrec.models.base import SequentialRecommender
-from graphrec.outputs import RunLock, check_inside, check_output_dir, claim_output_dir
-from graphrec.train.checkpoint import BEST
+from graphrec.outputs import (
+    LOCK,
+    MARKER,
+    OutputError,
+    RunLock,
+    check_inside,
+    check_output_dir,
+    claim_output_dir,
+    is_inside,
+)
+from graphrec.train.checkpoint import BEST, LAST
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
 
@@ -123,6 +133,27 @@ def _inside(out_dir: Path, path: str | None, key: str) -> str | None:
     return str(resolved)
 
 
+def reserved_names() -> tuple[str, ...]:
+    """The run folder's own entries: the result, the marker and lock, the per-user files."""
+    return (RESULT_FILE, MARKER, LOCK, *RANK_FILES.values(), *USER_VALUE_FILES.values())
+
+
+def check_reserved_outputs(out_dir: Path, tcfg: TrainConfig) -> None:
+    """Refuse a log file or TensorBoard folder that would overwrite the run's own files."""
+    reserved = {(out_dir / name).resolve() for name in reserved_names()}
+    checkpoints = Path(str(tcfg.checkpoint_dir)).resolve()
+    if checkpoints in reserved or checkpoints == out_dir.resolve():
+        raise OutputError(f"train.checkpoint_dir = {tcfg.checkpoint_dir}: names the run folder or one of "
+                          "its own files; use a folder inside the run such as checkpoints")
+    for key, value in (("train.log_file", tcfg.log_file), ("train.tensorboard_dir", tcfg.tensorboard_dir)):
+        if value is None:
+            continue
+        path = Path(value).resolve()
+        if path in reserved or path == out_dir.resolve() or is_inside(path, checkpoints):
+            raise OutputError(f"{key} = {value}: would overwrite the run's own files (its result, marker, "
+                              "lock, per-user files or checkpoints); choose another name in the run folder")
+
+
 def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distributed.DistInfo,
          overwrite: bool) -> dict[str, Any]:
     tcfg = cfg.train
@@ -136,15 +167,28 @@ def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distribut
         tensorboard_dir=_inside(out_dir, tcfg.tensorboard_dir, "train.tensorboard_dir"),
         metric=tcfg.metric or protocol.default_metric,
     )
+    check_reserved_outputs(out_dir, tcfg)
     protocol.check_metric(str(tcfg.metric), cfg.protocol_options)
     device = resolve_device(tcfg.device, info)
     inputs = [cfg.data] if dataset is None and cfg.data != "synthetic" else []
-    check_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
+    earlier = check_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
+    last = Path(str(tcfg.checkpoint_dir)) / LAST
+    if earlier and tcfg.resume and not last.is_file():
+        raise OutputError(f"--resume {out_dir}: there is no {last} to continue from, so resuming would "
+                          "start another experiment over this run; pass --overwrite (without --resume) "
+                          "to start over, or choose a new folder")
     prepared = prepare(cfg, device, dataset, seed=tcfg.seed, protocol=protocol)
     lock = RunLock(out_dir)
-    if info.is_main:
+    if info.is_main:  # the lock first: a folder another process trains into is never emptied
+        created = not out_dir.exists()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except OutputError:
+            if created:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            raise
         claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
-        lock.acquire()
     try:
         return _train_and_record(cfg, tcfg, prepared, device, info)
     finally:

@@ -14,6 +14,7 @@ MODELS: dict[str, str] = {
     "pop": "graphrec.models.pop:POP",
     "gru4rec": "graphrec.models.gru4rec:GRU4Rec",
     "sasrec": "graphrec.models.sasrec:SASRec",
+    "sasrec_mi": "graphrec.models.sasrec_mi:SASRecMI",
     "srgnn": "graphrec.models.srgnn:SRGNN",
     "cl4srec": "graphrec.models.cl4srec:CL4SRec",
     "iclrec": "graphrec.models.iclrec:ICLRec",

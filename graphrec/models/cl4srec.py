@@ -79,6 +79,8 @@ class CL4SRecConfig(SASRecConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.recipe != "dense":
+            raise ValueError("model.recipe: the contrastive models train on every position ('dense')")
         if self.augment.needs_similar_items:
             raise ValueError("model.augment: the views are drawn from crop/mask/reorder/item_shuffle; "
                              "insert/substitute need a similar-items table this model does not build")

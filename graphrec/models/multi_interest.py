@@ -62,7 +62,7 @@ from graphrec.losses import next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, MultiInterestConfig
 from graphrec.nn.embedding import trim_left_padding
-from graphrec.nn.multi_interest import InterestSampledSoftmax
+from graphrec.nn.multi_interest import InterestSampledSoftmax, best_interest
 
 if TYPE_CHECKING:
     from graphrec.models.context import ModelContext
@@ -243,12 +243,7 @@ class MultiInterestRecommender(SequentialRecommender):
         """
         states = self.encode_prefixes(input_ids)  # (B, W, K, D)
         table = self.item_embeddings()  # (N + 1, D)
-        with torch.no_grad():
-            fit = (states * table[target_ids].unsqueeze(2)).sum(-1)  # (B, W, K)
-            best = fit.argmax(dim=-1)  # (B, W)
-        index = best[..., None, None].expand(-1, -1, 1, states.shape[-1])  # (B, W, 1, D)
-        chosen = states.gather(2, index).squeeze(2)  # (B, W, D)
-        return next_item_loss(chosen, target_ids, table)
+        return next_item_loss(best_interest(states, table, target_ids), target_ids, table)
 
     @staticmethod
     def batch_targets(batch: SeqBatch) -> Tensor:

@@ -27,9 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
+from graphrec.data.user_sampler import UserCutSampler
 from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, SASRecFamilyConfig
@@ -38,6 +40,10 @@ from graphrec.nn.encoders import build_sequence_encoder, resolve_encoder
 
 if TYPE_CHECKING:
     from graphrec.models.context import ModelContext
+
+
+#: how SASRec's training rows become samples (see :class:`SASRecConfig`)
+SINGLE_VECTOR_RECIPES = ("dense", "comirec")
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,23 @@ class SASRecConfig(SASRecFamilyConfig):
             ``num_layers``/``num_heads``/``dropout`` go to it, ``ffn_multiplier`` and
             ``activation`` are transformer-only). Only the transformer accepts packed
             batches (``supports_packing``).
+        recipe: ``"dense"`` (default) trains every position of every training row;
+            ``"comirec"`` trains ComiRec's samples instead (users drawn uniformly, one cut
+            ``k >= 4`` over the user's whole sequence, the newest state scores the single
+            target; :class:`~graphrec.data.user_sampler.UserCutSampler`), the recipe the
+            multi-interest papers train with, for a single vector under the same recipe
+            (``loss="sampled"`` gives their sampled softmax, with uniform negatives).
     """
+
+    recipe: str = "dense"
 
     def validate(self) -> None:
         super().validate()
         if self.loss not in NEXT_ITEM_LOSSES:
             raise ValueError(f"model.loss: unknown loss {self.loss!r}; valid: {list(NEXT_ITEM_LOSSES)}")
+        if self.recipe not in SINGLE_VECTOR_RECIPES:
+            raise ValueError(f"model.recipe: unknown recipe {self.recipe!r}; "
+                             f"valid: {list(SINGLE_VECTOR_RECIPES)}")
         try:
             resolve_encoder(self.encoder)
         except ValueError as exc:
@@ -87,6 +104,8 @@ class SASRec(SequentialRecommender):
     supports_packing = True
     Config: ClassVar[type[ModelConfig]] = SASRecConfig
     config: SASRecConfig
+    #: ``recipe="comirec"``: draws the training samples (attached by :meth:`from_context`)
+    user_sampler: UserCutSampler | None = None
 
     def __init__(self, num_items: int, config: SASRecConfig | None = None, **options: Any) -> None:
         config = self.make_config(config, options)
@@ -125,7 +144,26 @@ class SASRec(SequentialRecommender):
     def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
         """``max_len`` defaults to the split's window length and may not be shorter."""
         ctx.window_options(options)
-        return cls(ctx.num_items, **options)
+        model = cls(ctx.num_items, **options)
+        if model.config.recipe == "comirec":
+            indptr, items, users = ctx.training_users()
+            model.user_sampler = UserCutSampler(indptr, items, model.config.max_len, user_ids=users)
+        return model
+
+    def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:
+        """The rows as they are, or under ``recipe="comirec"`` one cut of as many sampled users
+        (its target on the newest position of ``target_ids``, zeros elsewhere)."""
+        if self.config.recipe != "comirec":
+            return batch
+        if self.user_sampler is None:
+            raise ValueError("model.recipe = 'comirec' draws from the training users' sequences: "
+                             "build the model with from_context")
+        users, inputs, targets = self.user_sampler.sample(len(batch.input_ids), generator)
+        target_ids = torch.zeros_like(inputs)
+        target_ids[:, -1] = targets  # (B, L): only the newest state is trained
+        device = batch.input_ids.device
+        return SeqBatch(input_ids=inputs.to(device), user_ids=users.to(device),
+                        target_ids=target_ids.to(device))
 
     def interests(self, batch: SeqBatch) -> Tensor:
         if batch.segment_ids is not None:

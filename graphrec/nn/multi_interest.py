@@ -293,11 +293,29 @@ def candidate_rows(item_emb: Tensor, targets: Tensor, negatives: Tensor, log_q: 
     return table, local[: targets.numel()], local[targets.numel():], local_log_q
 
 
+def best_interest(interests: Tensor, item_emb: Tensor, target_ids: Tensor) -> Tensor:
+    """Each position's interest that scores its target best (label-aware; no gradient through the choice).
+
+    .. math::
+        v_t = V_t[\\arg\\max_k V_{t,k}^\\top e_{y_t}]
+
+    Shapes:
+        ``interests`` ``(B, W, K, D)``, ``item_emb`` ``(N + 1, D)``, ``target_ids`` ``(B, W)``
+        -> ``(B, W, D)``.
+    """
+    with torch.no_grad():
+        fit = (interests * item_emb[target_ids].unsqueeze(2)).sum(-1)  # (B, W, K)
+        best = fit.argmax(dim=-1)  # (B, W)
+    index = best[..., None, None].expand(-1, -1, 1, interests.shape[-1])  # (B, W, 1, D)
+    return interests.gather(2, index).squeeze(2)  # (B, W, D)
+
+
 __all__ = [
     "MASKED_SCORE",
     "ContextSelfAttention",
     "InterestSampledSoftmax",
     "PositionPooling",
     "SelfAttentiveExtractor",
+    "best_interest",
     "candidate_rows",
 ]

@@ -140,3 +140,44 @@ def test_a_seq_batch_from_the_sampler_trains_under_the_one_target_loss(split: Us
     model = _sa(split, recipe="comirec")
     out = model.training_batch(split.train_batch(np.arange(5)), torch.Generator().manual_seed(0))
     assert isinstance(out, SeqBatch) and set(model.loss_terms(out)) == {"rec"}
+
+
+def test_a_single_vector_trains_under_comirecs_recipe(split: UserSplit) -> None:
+    from graphrec.models.sasrec import SASRec
+
+    torch.manual_seed(0)
+    model = SASRec.from_context(ModelContext.from_split(split), hidden_size=8, num_layers=1,
+                                recipe="comirec", loss="sampled", num_negatives=8)
+    out = model.training_batch(split.train_batch(np.arange(6)), torch.Generator().manual_seed(1))
+    assert out.target_ids is not None and int((out.target_ids > 0).sum()) == 6  # one target per sample
+    assert bool((out.target_ids[:, :-1] == 0).all()) and bool((out.input_ids[:, -1] > 0).all())
+    assert model.loss_counts(out)["positions"] == 6 and set(model.loss_terms(out)) == {"rec"}
+    with pytest.raises(ValueError, match="every position"):
+        from graphrec.models.cl4srec import CL4SRec
+
+        CL4SRec(40, recipe="comirec")
+
+
+def test_sasrec_mi_serves_the_newest_prefix_and_trains_each_positions_best(split: UserSplit) -> None:
+    from graphrec.models.sasrec_mi import SASRecMI
+    from graphrec.nn.multi_interest import best_interest
+
+    torch.manual_seed(0)
+    model = SASRecMI.from_context(ModelContext.from_split(split), hidden_size=8, num_layers=1,
+                                  num_interests=3)
+    model.eval()
+    batch = split.train_batch(np.arange(5))
+    with torch.no_grad():
+        every = model.prefix_interests(batch.input_ids)  # (5, 10, 3, 8)
+        torch.testing.assert_close(model.interests(batch), every[:, -1], rtol=1e-5, atol=1e-6)
+        table = model.item_embeddings()
+        chosen = best_interest(every, table, batch.target_ids)
+        real = batch.target_ids > 0
+        logits = chosen[real] @ table[1:].T  # (P, N)
+        picked = logits.gather(1, batch.target_ids[real, None] - 1)[:, 0]
+        expected = (torch.logsumexp(logits, 1) - picked).mean()
+        assert float(model.loss_terms(batch)["rec"]) == pytest.approx(float(expected), rel=1e-5)
+        scores = (every * table[batch.target_ids].unsqueeze(2)).sum(-1)  # the chosen interest is the best
+        assert torch.equal((chosen * table[batch.target_ids]).sum(-1)[real], scores.max(-1).values[real])
+    with pytest.raises(ValueError, match="model.loss must be 'ce'"):
+        SASRecMI(40, loss="bce")

@@ -17,12 +17,11 @@ from graphrec.eval.loo import loo_evaluator
 from graphrec.losses import prototype_info_nce, self_distillation_kl, swapped_prediction
 from graphrec.models import resolve
 from graphrec.models.context import ModelContext
-from graphrec.models.hooks import TrainState
 from graphrec.models.s4rec import VARIANTS, S4Rec, training_lengths
 from graphrec.nn.prototypes import KMeansIntents, Prototypes
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
-from tests.train.ddp_worker import make_dataset
+from tests.train.ddp_worker import make_dataset, train_state
 
 TERMS = {
     "full": {"rec", "clust", "scl", "ckd", "adv"},
@@ -46,19 +45,10 @@ def _model(split: LeaveOneOutSplit, seed: int = 0, **kw: Any) -> S4Rec:
     return S4Rec.from_context(ModelContext.from_split(split), **options)  # type: ignore[return-value]
 
 
-def _state(split: LeaveOneOutSplit) -> TrainState:
-    def rows(batch_size: int) -> Any:
-        for start in range(0, split.num_train_rows, batch_size):
-            yield split.train_batch(np.arange(start, min(start + batch_size, split.num_train_rows)))
-
-    return TrainState(seed=1, epoch=1, step=0, epochs=1, steps_per_epoch=1, device=torch.device("cpu"),
-                      train_sequences=rows)
-
-
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_each_variant_returns_exactly_its_terms(split: LeaveOneOutSplit, variant: str) -> None:
     model = _model(split, variant=variant)
-    model.on_epoch_start(_state(split))
+    model.on_epoch_start(train_state(split))
     batch = model.training_batch(split.train_batch(np.arange(16)), torch.Generator().manual_seed(0))
     assert ("view1" in batch.extras) == (variant != "sr")
     terms = model.loss_terms(batch)
@@ -146,7 +136,7 @@ def test_the_encoder_gets_the_reversed_adversarial_gradient(split: LeaveOneOutSp
 def test_kmeans_variant_refits_its_intents_at_epoch_start(split: LeaveOneOutSplit) -> None:
     model = _model(split, variant="kmeans")
     assert isinstance(model.prototypes, KMeansIntents) and not bool(model.prototypes.fitted)
-    model.on_epoch_start(_state(split))
+    model.on_epoch_start(train_state(split))
     assert bool(model.prototypes.fitted)
     assert torch.allclose(model.prototypes.centroids.norm(dim=1), torch.ones(4))
     assert "prototypes.centroids" in model.state_dict()

@@ -14,9 +14,8 @@ import torch
 from graphrec.data.loo import LeaveOneOutSplit
 from graphrec.models import resolve
 from graphrec.models.context import ModelContext
-from graphrec.models.hooks import TrainState
 from graphrec.models.s4rec import VARIANTS
-from tests.train.ddp_worker import make_dataset
+from tests.train.ddp_worker import make_dataset, train_state
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("pop", {}),
@@ -41,15 +40,6 @@ def split() -> LeaveOneOutSplit:
     return LeaveOneOutSplit.build(make_dataset(num_users=40, num_items=30), max_len=8)
 
 
-def _state(split: LeaveOneOutSplit) -> TrainState:
-    def rows(batch_size: int) -> Any:
-        for start in range(0, split.num_train_rows, batch_size):
-            yield split.train_batch(np.arange(start, min(start + batch_size, split.num_train_rows)))
-
-    return TrainState(seed=1, epoch=1, step=0, epochs=1, steps_per_epoch=1, device=torch.device("cpu"),
-                      train_sequences=rows)
-
-
 @pytest.mark.parametrize("name,options", CASES, ids=lambda c: str(c))
 def test_terms_are_the_keys_of_loss_terms(split: LeaveOneOutSplit, name: str,
                                           options: dict[str, Any]) -> None:
@@ -57,7 +47,7 @@ def test_terms_are_the_keys_of_loss_terms(split: LeaveOneOutSplit, name: str,
     cls = resolve(name)
     sized = {"hidden_size": 8} if "hidden_size" in cls.config_keys() else {}
     model = cls.from_context(ModelContext.from_split(split), **sized, **options)
-    model.on_epoch_start(_state(split))  # the k-means intents of ICLRec and S4Rec's k-means variants
+    model.on_epoch_start(train_state(split))  # the k-means intents of ICLRec and S4Rec's k-means variants
     batch = model.training_batch(split.train_batch(np.arange(16)), torch.Generator().manual_seed(0))
     assert set(model.loss_terms(batch)) == set(model.terms())
     assert len(set(model.terms())) == len(model.terms())

@@ -134,6 +134,17 @@ class IntentToy(TinyMean):
         return terms
 
 
+def train_state(split: LeaveOneOutSplit) -> TrainState:
+    """A hook state at epoch 1 whose ``iter_train_sequences`` walks every training row of ``split``."""
+
+    def rows(batch_size: int) -> Any:
+        for start in range(0, split.num_train_rows, batch_size):
+            yield split.train_batch(np.arange(start, min(start + batch_size, split.num_train_rows)))
+
+    return TrainState(seed=1, epoch=1, step=0, epochs=1, steps_per_epoch=1, device=torch.device("cpu"),
+                      train_sequences=rows)
+
+
 def make_dataset(num_users: int = 120, num_items: int = 40, seed: int = 0) -> SequenceDataset:
     """Random sequences with a learnable pattern: next item = previous + 1 (mod N) mostly."""
     rng = np.random.default_rng(seed)

@@ -66,5 +66,11 @@ compare compare_sasrec_mi_vs_sasrec_ce_beauty_user unmasked \
   "sasrec_mi_beauty_user sasrec_mi_beauty_user_s2025 sasrec_mi_beauty_user_s2026" \
   "sasrec_ce_beauty_user sasrec_ce_beauty_user_s2025 sasrec_ce_beauty_user_s2026" \
   Recall@20 Recall@50 NDCG@20 HR@20
-compare compare_sasrec_mi_k1_vs_sasrec_mi_beauty_user unmasked sasrec_mi_k1_beauty_user sasrec_mi_beauty_user \
+compare compare_sasrec_mi_k1_vs_sasrec_ce_beauty_user unmasked \
+  "sasrec_mi_k1_beauty_user sasrec_mi_k1_beauty_user_s2025 sasrec_mi_k1_beauty_user_s2026" \
+  "sasrec_ce_beauty_user sasrec_ce_beauty_user_s2025 sasrec_ce_beauty_user_s2026" \
+  Recall@20 Recall@50 NDCG@20 HR@20
+compare compare_sasrec_mi_vs_sasrec_mi_k1_beauty_user unmasked \
+  "sasrec_mi_beauty_user sasrec_mi_beauty_user_s2025 sasrec_mi_beauty_user_s2026" \
+  "sasrec_mi_k1_beauty_user sasrec_mi_k1_beauty_user_s2025 sasrec_mi_k1_beauty_user_s2026" \
   Recall@20 Recall@50 NDCG@20 HR@20

@@ -174,7 +174,7 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("ComiRec-SA, dense: every prefix, full CE", "comirec_sa_dense_beauty_user"),
          ("ComiRec-SA, dense, K = 1", "comirec_sa_dense_k1_beauty_user"),
          ("SASRec-MI, K = 4, dense", "sasrec_mi_beauty_user*"),
-         ("SASRec-MI, K = 1, dense", "sasrec_mi_k1_beauty_user"),
+         ("SASRec-MI, K = 1, dense", "sasrec_mi_k1_beauty_user*"),
      ]),
     ("Multi-interest training recipes, Ta-Feng, user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [

@@ -182,6 +182,8 @@ SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
          ("ComiRec-SA, one prefix per row, sampled softmax (lr 5e-3)", "comirec_sa_tafeng_user*"),
          ("ComiRec-SA, ComiRec's sampler, sampled softmax (lr 1e-3)", "comirec_sa_comirec_tafeng_user"),
          ("ComiRec-SA, dense: every prefix, full CE", "comirec_sa_dense_tafeng_user"),
+         ("SASRec-MI, K = 4, dense", "sasrec_mi_tafeng_user*"),
+         ("SASRec-MI, K = 1, dense", "sasrec_mi_k1_tafeng_user*"),
      ]),
     ("HPCL4SR and the multi-interest baselines, Ta-Feng (the paper's data), user split", "unmasked",
      ["Recall@20", "Recall@50", "NDCG@20", "HR@20", "NDCG_comirec@20"], [

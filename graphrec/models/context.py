@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from graphrec.data.loo import LeaveOneOutSplit
+from graphrec.data.user_sampler import UserCutSampler
 from graphrec.data.user_split import UserSplit
 from graphrec.graph.training import TrainingCSR, split_fingerprint, training_csr
 
@@ -122,6 +123,11 @@ class ModelContext:
         users = np.nonzero(self.split.groups == 0)[0]  # their rows come first (training_csr)
         end = int(csr.indptr[len(users)])
         return csr.indptr[: len(users) + 1], csr.items[:end], users
+
+    def user_cut_sampler(self, max_len: int) -> UserCutSampler:
+        """ComiRec's training sampler over :meth:`training_users` (``recipe="comirec"``)."""
+        indptr, items, users = self.training_users()
+        return UserCutSampler(indptr, items, max_len, user_ids=users)
 
     def category_graph(self, window: int = 1) -> Data:
         """Category co-occurrence counts :math:`a_{ij}` (:func:`graphrec.graph.category.category_graph`)."""

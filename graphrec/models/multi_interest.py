@@ -173,8 +173,7 @@ class MultiInterestRecommender(SequentialRecommender):
         options.setdefault("item_counts", ctx.item_counts)
         model = cls.build_from_context(ctx, options)
         if model.config.recipe == "comirec":
-            indptr, items, users = ctx.training_users()
-            model.user_sampler = UserCutSampler(indptr, items, model.max_len, user_ids=users)
+            model.user_sampler = ctx.user_cut_sampler(model.max_len)
         return model
 
     @classmethod

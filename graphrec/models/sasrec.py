@@ -146,8 +146,7 @@ class SASRec(SequentialRecommender):
         ctx.window_options(options)
         model = cls(ctx.num_items, **options)
         if model.config.recipe == "comirec":
-            indptr, items, users = ctx.training_users()
-            model.user_sampler = UserCutSampler(indptr, items, model.config.max_len, user_ids=users)
+            model.user_sampler = ctx.user_cut_sampler(model.config.max_len)
         return model
 
     def training_batch(self, batch: SeqBatch, generator: torch.Generator) -> SeqBatch:

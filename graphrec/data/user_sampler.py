@@ -81,4 +81,19 @@ class UserCutSampler:
         return self.user_ids[users], inputs, targets
 
 
-__all__ = ["COMIREC_MIN_CUT", "UserCutSampler"]
+def draw_like(sampler: UserCutSampler | None, input_ids: Tensor,
+              generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """As many samples as ``input_ids`` has rows, on its device: users, inputs ``(B, L)``, targets.
+
+    Raises:
+        ValueError: ``sampler`` is ``None`` (a model built without its training users).
+    """
+    if sampler is None:
+        raise ValueError("model.recipe = 'comirec' draws from the training users' sequences: "
+                         "build the model with from_context")
+    users, inputs, targets = sampler.sample(len(input_ids), generator)
+    device = input_ids.device
+    return users.to(device), inputs.to(device), targets.to(device)
+
+
+__all__ = ["COMIREC_MIN_CUT", "UserCutSampler", "draw_like"]

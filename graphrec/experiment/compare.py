@@ -292,12 +292,12 @@ def compare_runs(runs_a: Sequence[RunRanks], runs_b: Sequence[RunRanks], metrics
         raise ValueError("each side needs at least one run")
     if resamples < MIN_RESAMPLES:
         raise ValueError(f"--resamples {resamples}: an interval needs at least {MIN_RESAMPLES} resamples")
-    seen: dict[Path, int] = {}
+    seen: set[Path] = set()
     for run in [*runs_a, *runs_b]:
         key = Path(run.path).resolve()
         if key in seen:
             raise ValueError(f"{run.path}: given twice; each run may appear once across both sides")
-        seen[key] = 1
+        seen.add(key)
     check_same_users([*runs_a, *runs_b])
     names = list(metrics) if metrics else default_metrics(runs_a[0])
     a = np.stack([side_values(runs_a, name) for name in names])  # (M, U)

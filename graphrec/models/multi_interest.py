@@ -57,7 +57,7 @@ from torch import Tensor, nn
 
 from graphrec.data.augment import random_prefixes
 from graphrec.data.batch import SeqBatch
-from graphrec.data.user_sampler import UserCutSampler
+from graphrec.data.user_sampler import UserCutSampler, draw_like
 from graphrec.losses import next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, MultiInterestConfig
@@ -209,13 +209,8 @@ class MultiInterestRecommender(SequentialRecommender):
         if self.config.recipe == "dense":
             return batch
         if self.config.recipe == "comirec":
-            if self.user_sampler is None:
-                raise ValueError("model.recipe = 'comirec' draws from the training users' sequences: "
-                                 "build the model with from_context")
-            users, inputs, targets = self.user_sampler.sample(len(batch.input_ids), generator)
-            device = batch.input_ids.device
-            return SeqBatch(input_ids=inputs.to(device), user_ids=users.to(device),
-                            extras={TARGET_KEY: targets.to(device)})
+            users, inputs, targets = draw_like(self.user_sampler, batch.input_ids, generator)
+            return SeqBatch(input_ids=inputs, user_ids=users, extras={TARGET_KEY: targets})
         return one_target_batch(batch, generator)
 
     def loss_unit(self, term: str, batch: SeqBatch) -> str:

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
-from graphrec.data.user_sampler import UserCutSampler
+from graphrec.data.user_sampler import UserCutSampler, draw_like
 from graphrec.losses import NEXT_ITEM_LOSSES, next_item_loss
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig, SASRecFamilyConfig
@@ -154,15 +154,10 @@ class SASRec(SequentialRecommender):
         (its target on the newest position of ``target_ids``, zeros elsewhere)."""
         if self.config.recipe != "comirec":
             return batch
-        if self.user_sampler is None:
-            raise ValueError("model.recipe = 'comirec' draws from the training users' sequences: "
-                             "build the model with from_context")
-        users, inputs, targets = self.user_sampler.sample(len(batch.input_ids), generator)
+        users, inputs, targets = draw_like(self.user_sampler, batch.input_ids, generator)
         target_ids = torch.zeros_like(inputs)
         target_ids[:, -1] = targets  # (B, L): only the newest state is trained
-        device = batch.input_ids.device
-        return SeqBatch(input_ids=inputs.to(device), user_ids=users.to(device),
-                        target_ids=target_ids.to(device))
+        return SeqBatch(input_ids=inputs, user_ids=users, target_ids=target_ids)
 
     def interests(self, batch: SeqBatch) -> Tensor:
         if batch.segment_ids is not None:

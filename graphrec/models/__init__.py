@@ -15,6 +15,8 @@ MODELS: dict[str, str] = {
     "gru4rec": "graphrec.models.gru4rec:GRU4Rec",
     "sasrec": "graphrec.models.sasrec:SASRec",
     "sasrec_mi": "graphrec.models.sasrec_mi:SASRecMI",
+    "fmlprec": "graphrec.models.fmlp:FMLPRec",
+    "bsarec": "graphrec.models.bsarec:BSARec",
     "srgnn": "graphrec.models.srgnn:SRGNN",
     "cl4srec": "graphrec.models.cl4srec:CL4SRec",
     "iclrec": "graphrec.models.iclrec:ICLRec",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphrec.config import apply_overrides, check_keys, coerce, from_dict, load_yaml, parse_override
+from graphrec.data.prefix_rows import TRAIN_SAMPLES
 from graphrec.train.loss_weights import normalize_loss_weights
 from graphrec.train.param_groups import check_param_groups
 from graphrec.train.schedule import SCHEDULES
@@ -61,6 +62,11 @@ class TrainConfig:
         grad_clip: max gradient L2 norm (``0`` = no clipping); sparse gradients are coalesced
             and count with their summed rows (:func:`graphrec.train.lazy_adam.clip_grad_norm_`).
         max_len: input window length ``L`` of the split.
+        samples: what one training sample is: ``"windows"`` (default) one training row with
+            a target at every position; ``"prefixes"`` every prefix of every row as its own
+            window with one target on its newest position (the S3Rec/FMLP-Rec/BSARec
+            recipe; :class:`graphrec.data.prefix_rows.PrefixRows`), so ``batch_size``
+            counts prefixes.
         pack_sequences: pack each training batch's sequences into fewer rows
             (:mod:`graphrec.data.packing`; same losses, less padding for encoders that
             run dense ``(B, L)`` kernels); only for models with ``supports_packing``.
@@ -92,6 +98,7 @@ class TrainConfig:
     amp: bool = False
     grad_clip: float = 0.0
     max_len: int = 50
+    samples: str = "windows"
     pack_sequences: bool = False
     num_threads: int = 0
     progress: bool = True
@@ -111,6 +118,8 @@ class TrainConfig:
                 problems.append(f"{name} must be > 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
+        if self.samples not in TRAIN_SAMPLES:
+            problems.append(f"samples must be one of {list(TRAIN_SAMPLES)}, got {self.samples!r}")
         if self.lr_schedule not in SCHEDULES:
             problems.append(f"lr_schedule must be one of {list(SCHEDULES)}, got {self.lr_schedule!r}")
         if self.warmup_epochs < 0:

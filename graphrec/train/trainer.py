@@ -56,6 +56,7 @@ from tqdm.auto import tqdm
 from graphrec import distributed
 from graphrec.data.batch import SeqBatch
 from graphrec.data.packing import pack_batch
+from graphrec.data.prefix_rows import training_samples
 from graphrec.distributed import DistInfo, resolve_device
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.hooks import TrainState, mix_seed
@@ -121,7 +122,8 @@ class Trainer:
         self.config = config
         #: the validation metric that selects the best epoch (``NDCG@10`` unless configured)
         self.metric: str = config.metric or "NDCG@10"
-        self.split = split
+        #: the training samples: the split's rows, or their prefixes (``config.samples``)
+        self.split = training_samples(split, config.samples)  # type: ignore[arg-type]
         self.info = dist_info or distributed.current()
         self.device = resolve_device(config.device, self.info)
         self.model = model.to(self.device)
@@ -137,7 +139,7 @@ class Trainer:
                              "packed batches (supports_packing = False)")
         self.log = EpochLog(config.log_file, config.tensorboard_dir)
         self.optimizer = build_optimizer(self.model, config) if self.trainable else None
-        self.scheduler = (build_scheduler(self.optimizer, config, split.num_train_rows)
+        self.scheduler = (build_scheduler(self.optimizer, config, self.split.num_train_rows)
                           if self.optimizer is not None else None)
         use_cuda = self.device.type == "cuda"
         if config.amp and not use_cuda:

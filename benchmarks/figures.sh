@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The papers' figures from the benchmark runs (runs/bench/NAME, trained by the run_*.sh scripts),
-# written to benchmarks/figures/ (PNG + the JSON behind it):
+# written to docs/pages/figures/ (PNG + the JSON behind it):
 #   head_rate_beauty/          S4Rec Fig. 3: share of head sequences per cluster, S4Rec vs ICLRec
 #   interests_<dataset>/       HPCL4SR Fig. 1: cosine similarity of a user's interests,
 #                              HPCL4SR vs ComiRec-SA (128 random test users, as the paper; and all)
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/bench}
-OUT=benchmarks/figures
+OUT=docs/pages/figures
 mkdir -p "$OUT"
 
 have() {  # run names...: true when every run has finished (its result.json exists)

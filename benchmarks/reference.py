@@ -39,3 +39,17 @@ HPCL4SR_TABLE2: dict[tuple[str, str], dict[str, float]] = {
 
 #: public reproductions of SASRec trained with full cross-entropy on Beauty (HR@10, NDCG@10)
 SASREC_CE_BEAUTY = {"HR@10": .092, "NDCG@10": .053}
+
+#: the strongest released runs on the same Beauty/Sports (S3Rec preprocessing, leave-one-out, all
+#: items ranked, history masked by zeroing scores): (model, dataset) -> metrics, from the released
+#: logs (WEARec ``src/output/*.log``; BSARec ``src/output/BSARec_Beauty_best.log`` and, for Sports,
+#: its paper's table)
+RELEASED_LOGS: dict[tuple[str, str], dict[str, float]] = {
+    ("wearec", "amazon-beauty"): {"HR@5": .0738, "HR@10": .1041, "HR@20": .1391, "NDCG@5": .0516,
+                                  "NDCG@10": .0614, "NDCG@20": .0703},
+    ("bsarec", "amazon-beauty"): {"HR@5": .0736, "HR@10": .1008, "HR@20": .1373, "NDCG@5": .0523,
+                                  "NDCG@10": .0611, "NDCG@20": .0703},
+    ("wearec", "amazon-sports"): {"HR@5": .0433, "HR@10": .0631, "HR@20": .0895, "NDCG@5": .0302,
+                                  "NDCG@10": .0367, "NDCG@20": .0433},
+    ("bsarec", "amazon-sports"): {"HR@5": .0426, "HR@10": .0612, "HR@20": .0858},
+}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from graphrec.cli import build_parser
-from graphrec.eval.loo import loo_evaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -24,24 +23,6 @@ def test_python_snippet_runs(capsys: pytest.CaptureFixture) -> None:
     exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102 - the README's own example
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     assert 0.0 <= float(printed) <= 1.0
-
-
-def test_model_snippet_trains_through_the_three_doors() -> None:
-    from graphrec.data.load import load_dataset
-    from graphrec.data.loo import LeaveOneOutSplit
-    from graphrec.models.context import ModelContext
-    from graphrec.train.config import TrainConfig
-    from graphrec.train.trainer import Trainer
-
-    (snippet,) = [b for b in _blocks("python") if "class MeanPoolIntents" in b]
-    namespace: dict = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
-    split = LeaveOneOutSplit.build(load_dataset("synthetic", num_users=80, num_items=50), max_len=10)
-    model = namespace["MeanPoolIntents"].from_context(ModelContext.from_split(split), dim=8)
-    result = Trainer(model, split, TrainConfig(epochs=2, lr=0.01, progress=False),
-                     evaluator=loo_evaluator(split)).fit()
-    assert set(result["history"][0]) >= {"loss/rec", "loss/cl"}
-    assert float(model.intents.abs().sum()) > 0  # the epoch-start k-means ran
 
 
 def test_every_graphrec_command_parses() -> None:

@@ -73,7 +73,7 @@ samples up to the rounding).
 The paper minimises :math:`\\mathcal{L}_{s2i} + \\mathcal{L}_{s2s}`; the weights are
 ``train.loss_weights`` (``rec``, ``s2s``; 1 by default). The Beauty recipe
 (``examples/configs/dssrec_beauty.yaml``) weighs ``s2s`` 0.1 (measurements in
-``docs/models/dssrec.md``).
+``docs/pages/models/dssrec-measurements.md``).
 
 **Ablations**: ``seq2seq=False`` (seq2item only, the paper's "w/o seq2seq"),
 ``keep_ratio=1`` (no selection), ``num_intents=1`` (no disentanglement).

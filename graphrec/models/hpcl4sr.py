@@ -71,7 +71,7 @@ averaged over all anchors of the batch (``mulcl_reduction = "mean"``, the defaul
 would swamp the recommendation loss. The paper's own sensitivity study (Fig. 4: too large a
 :math:`\\lambda_2` "can mask the recommendation loss") places its :math:`\\lambda_2 = 1`
 where the term does not dominate, which the mean reading gives (measurements:
-``docs/models/hpcl4sr.md``).
+``docs/pages/models/hpcl4sr-measurements.md``).
 **Reading of the denominator:** Eq. 17
 prints :math:`\\sum_{j \\ne i}`, which would count the positive again without margin;
 Eq. 15 (ArcFace's form) and the text's "2K - 2 negatives" give the form above.

@@ -97,7 +97,7 @@ The k-means variants replace the learned prototypes by ``K`` centroids refitted 
 every epoch start over all training sequences (ICLRec's E-step, the same
 :class:`~graphrec.nn.prototypes.KMeansIntents` path, here on the unit sphere) and
 have no ``clust`` term. **Reading:** Table 3's SR + CSD row is k-means too (the
-evidence from the paper's numbers is in ``docs/models/s4rec.md``).
+evidence from the paper's numbers is in ``docs/pages/models/s4rec-measurements.md``).
 
 Under DDP the Sinkhorn targets and the in-batch negatives come from each rank's
 slice of the global batch (SwAV all-reduces the Sinkhorn sums; not done here).

@@ -408,9 +408,49 @@ row whose runs are still missing says so. Paired intervals over users are in
 """
 
 
-def generated_files(records: list[dict], pages: Path = PAGES, readme: Path = README) -> dict[Path, str]:
+PAIRED_INTRO = """# Results: paired comparisons
+
+Every `graphrec compare` the project has run (`bash benchmarks/compare_runs.sh` re-creates them
+all into `benchmarks/results/compare_*.json`): per user, each side's metric averaged over its
+runs (seeds), then the mean difference A − B with a paired bootstrap 95 % interval over users.
+An interval that excludes zero is marked **bold**. Each block gives the command that re-creates it
+from the run folders (`runs/bench/NAME`, trained by the `benchmarks/run_*.sh` scripts).
+"""
+
+
+def load_comparisons(results_dir: Path) -> list[tuple[str, dict]]:
+    """``(name, payload)`` of every ``compare_*.json`` in ``results_dir``, by name."""
+    return [(path.stem, json.loads(path.read_text())) for path in sorted(results_dir.glob("compare_*.json"))]
+
+
+def render_paired(comparisons: list[tuple[str, dict]]) -> str:
+    """One block per comparison: the command, the runs, and a row per metric."""
+    blocks = []
+    for name, payload in comparisons:
+        side_a = " ".join(r["run"] for r in payload["runs_a"])
+        side_b = " ".join(r["run"] for r in payload["runs_b"])
+        metrics = list(payload["metrics"])
+        lines = [f"## {name.removeprefix('compare_')}", "",
+                 f"{payload['num_users']:,} users, history {payload.get('variant', 'masked')}, "
+                 f"{payload['resamples']:,} resamples.", "", "```bash",
+                 f"graphrec compare --a {side_a} --b {side_b} --variant {payload.get('variant', 'masked')} "
+                 f"--metrics {' '.join(metrics)}", "```", "",
+                 "| metric | mean A | mean B | A − B | 95 % interval |", "|---|---|---|---|---|"]
+        for metric, m in payload["metrics"].items():
+            interval = f"[{_signed(m['ci_low'])}, {_signed(m['ci_high'])}]"
+            if m.get("excludes_zero"):
+                interval = f"**{interval}**"
+            lines.append(f"| {metric} | {_fmt(m['mean_a'])} | {_fmt(m['mean_b'])} | {_signed(m['diff'])} "
+                         f"| {interval} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def generated_files(records: list[dict], pages: Path = PAGES, readme: Path = README,
+                    comparisons: list[tuple[str, dict]] | None = None) -> dict[Path, str]:
     """Every file this script writes, path -> its full new text (existing files keep their prose)."""
     out = {
+        pages / "results" / "paired.md": f"{GENERATED}\n{PAIRED_INTRO}\n{render_paired(comparisons or [])}\n",
         pages / "results" / "leave-one-out.md": f"{GENERATED}\n{LOO_INTRO}\n{render(records)}\n",
         pages / "results" / "user-split.md": f"{GENERATED}\n{USER_INTRO}\n{render_user(records)}\n",
         pages / "results" / "comparisons.md": f"{GENERATED}\n{SUMMARY_INTRO}\n{render_summary(records)}\n",
@@ -450,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n\n".join([render(records), render_user(records), render_summary(records),
                             render_headline(records)]))
         return 0
-    files = generated_files(records, args.pages, args.readme)
+    files = generated_files(records, args.pages, args.readme, load_comparisons(args.results))
     stale = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
     if args.check:
         for path in stale:

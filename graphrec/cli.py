@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.analysis.cli import add_analyze
+from graphrec.config import MAX_SEED, int_in_range
 from graphrec.data.sources import SOURCES, add_filter_arguments, filters_from_args
 
 MAIN_EXAMPLES = """\
@@ -111,8 +112,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--model", help="model name (see `graphrec models`)")
     train.add_argument("--protocol", choices=["loo", "user"], help="evaluation protocol (default loo)")
     train.add_argument("--out", type=Path, help="output directory for checkpoints, logs, result.json")
-    train.add_argument("--epochs", type=int, help="maximum training epochs")
-    train.add_argument("--seed", type=int, help="random seed")
+    train.add_argument("--epochs", type=int_in_range(0, 1_000_000), help="maximum training epochs")
+    train.add_argument("--seed", type=int_in_range(0, MAX_SEED), help="random seed")
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     train.add_argument("--resume", action="store_true", help="resume from the checkpoint in --out")
     train.add_argument("--overwrite", action="store_true",
@@ -236,8 +237,10 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
                          help="leave-one-out: HR@k, NDCG@k, MRR (default HR/NDCG@{5,10,20} and MRR); "
                               "user split: Recall@N, HR@N, NDCG@N, NDCG_comirec@N of the run's N "
                               "(default all but NDCG_comirec)")
-    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap samples (default 2000)")
-    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    compare.add_argument("--resamples", type=int_in_range(1, 1_000_000), default=2000,
+                         help="bootstrap samples (default 2000)")
+    compare.add_argument("--seed", type=int_in_range(0, MAX_SEED), default=0,
+                         help="seed of the bootstrap (default 0)")
     compare.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
     compare.add_argument("--json", type=Path, help="also write the comparison to this file")
     compare.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -278,7 +281,8 @@ def _add_recommend(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--users", nargs="+", help="user names (as in the source data)")
     who.add_argument("--users-file", type=Path, help="file with one user name per line")
     who.add_argument("--sequences-file", type=Path, help="file with one item sequence per line")
-    recommend.add_argument("--top", type=int, default=10, help="list length N (default 10)")
+    recommend.add_argument("--top", type=int_in_range(1, 100_000), default=10,
+                           help="list length N (default 10)")
     recommend.add_argument("--format", choices=["csv", "json"], default="csv")
     recommend.add_argument("--out", type=Path, help="output file (default: stdout)")
     recommend.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")

@@ -7,6 +7,7 @@ closest one; values given as strings (``lr=1e-3``) are coerced to the field's ty
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import os
@@ -119,13 +120,65 @@ def _type_name(annotation: Any) -> str:
 
 
 # ------------------------------------------------------------------------ YAML + overrides
+def int_in_range(low: int, high: int) -> Any:
+    """An ``argparse`` type: an integer in ``[low, high]``, or a one-line error saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside [{low:,}, {high:,}]")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+#: the largest seed torch's generators take
+MAX_SEED = 2**63 - 1
+
+#: the largest config file read, in bytes
+MAX_CONFIG_BYTES = 1 << 20
+#: the most values a config may hold once its YAML aliases are expanded
+MAX_CONFIG_VALUES = 100_000
+
+
+def count_values(data: Any, limit: int) -> int:
+    """Number of values in ``data`` as a deep copy would make them (aliases counted every time),
+    counting no further than ``limit + 1``."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file (and line for syntax errors)."""
+    """Read a YAML mapping; errors name the file (and line for syntax errors).
+
+    Bounded: a file over :data:`MAX_CONFIG_BYTES`, or one whose aliases expand to more than
+    :data:`MAX_CONFIG_VALUES` values (a "billion laughs" file), is refused before it is copied.
+    """
     try:
-        with open(path) as fh:
+        size = os.path.getsize(path)
+        if size > MAX_CONFIG_BYTES:
+            raise ValueError(f"{path}: a config file of {size:,} bytes is larger than the "
+                             f"{MAX_CONFIG_BYTES:,} a config can need")
+        with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -134,6 +187,9 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the top level of a config file must be a mapping")
+    if count_values(data, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
+        raise ValueError(f"{path}: expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases "
+                         "repeated inside each other); a config needs far fewer")
     return data
 
 

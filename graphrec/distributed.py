@@ -226,6 +226,9 @@ def resolve_device(device: str, info: DistInfo) -> torch.device:
     except RuntimeError:
         raise ValueError(f"train.device = {device!r} is not a device; "
                          "use auto, cpu, cuda or cuda:N") from None
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"train.device = {device!r}: graphrec runs on cpu or cuda (auto picks cuda "
+                         "when it is available)")
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"train.device = {device!r} but CUDA is not available on this machine; "

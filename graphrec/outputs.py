@@ -29,6 +29,10 @@ MARKER = ".graphrec"
 LOCK = ".graphrec.lock"
 
 
+#: kinds of folder that may not lie inside one another (replacing the outer would delete the inner)
+NESTING_REFUSED = ("run", "dataset")
+
+
 class OutputError(ValueError):
     """An output path graphrec refuses to write (the message names it and says why)."""
 
@@ -77,6 +81,11 @@ def check_output_dir(folder: str | os.PathLike[str], kind: str, *, overwrite: bo
         OutputError: naming ``folder`` and the way out.
     """
     target = Path(folder)
+    for parent in target.resolve().parents if kind in NESTING_REFUSED else ():
+        outer = read_marker(parent)
+        if outer is not None and outer["kind"] in NESTING_REFUSED:
+            raise OutputError(f"{what} {target}: lies inside the graphrec {outer['kind']} folder {parent}, "
+                              "whose replacement would delete it; choose a folder outside it")
     for source in inputs:
         if source and Path(source).exists() and is_inside(Path(source), target):
             raise OutputError(f"{what} {target}: holds the input {source}; choose another output folder")

@@ -164,8 +164,8 @@ def test_evaluate_and_recommend_refuse_a_crafted_checkpoint(tmp_path: Path,
             return (os.mkdir, (str(witness),))
 
     torch.save({"model": {}, "metadata": Payload()}, run / "checkpoints" / "best.pt")
-    _fails(capsys, ["evaluate", str(run)], "best.pt", "not a readable checkpoint")
-    _fails(capsys, ["recommend", str(run), "--users", "0"], "not a readable checkpoint")
+    _fails(capsys, ["evaluate", str(run)], "best.pt", "not a readable graphrec checkpoint")
+    _fails(capsys, ["recommend", str(run), "--users", "0"], "not a readable graphrec checkpoint")
     assert not witness.exists()
 
 

@@ -76,7 +76,7 @@ def test_recommend_sequences_file_json(run_dir: Path, tmp_path: Path, capsys: py
     assert main(["recommend", str(run_dir), "--sequences-file", str(sequences), "--top", "3",
                  "--format", "json", "--out", str(out)]) == 0
     payload = json.loads(out.read_text())
-    assert list(payload) == ["line1", "line2"]
+    assert list(payload) == ["line1", "line3"]  # labelled by the line each sequence was read from
     assert all(len(v) == 3 for v in payload.values())
     assert not {"1", "2", "3"} & {entry["item"] for entry in payload["line1"]}
 

@@ -181,6 +181,14 @@ def _copy_run(run: Path, to: Path) -> Path:
     return to
 
 
+def _drop_checksums(run: Path) -> None:
+    result = json.loads((run / "result.json").read_text())
+    for key in ("ranks", "per_user"):
+        if isinstance(result.get(key), dict):
+            result[key].pop("sha256", None)
+    (run / "result.json").write_text(json.dumps(result))
+
+
 def test_compare_verifies_the_per_user_files_against_the_record(runs: dict[str, Path], tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
@@ -190,8 +198,14 @@ def test_compare_verifies_the_per_user_files_against_the_record(runs: dict[str, 
     np.save(path, np.ones_like(np.load(path)))
     assert main(["compare", "--a", str(ones), "--b", str(runs["gru"])]) == 2
     err = capsys.readouterr().err
+    assert "checksum differs" in err and str(path) in err
+    # a run written before checksums were kept: its files are still checked against its metrics
+    _drop_checksums(ones)
+    assert main(["compare", "--a", str(ones), "--b", str(runs["gru"])]) == 2
+    err = capsys.readouterr().err
     assert "does not belong to this run" in err and str(path) in err
     huge = _copy_run(runs["sas1"], tmp_path / "huge")
+    _drop_checksums(huge)
     path = huge / result["ranks"]["test_unmasked"]
     ranks = np.load(path)
     ranks[0] = 10**6
@@ -200,6 +214,7 @@ def test_compare_verifies_the_per_user_files_against_the_record(runs: dict[str, 
     assert "ranks must lie in 1.." in capsys.readouterr().err
     user = json.loads((runs["sa_user"] / "result.json").read_text())
     nan = _copy_run(runs["sa_user"], tmp_path / "nan")
+    _drop_checksums(nan)
     path = nan / user["per_user"]["test_unmasked"]
     values = np.load(path)
     values[0, 0] = np.nan

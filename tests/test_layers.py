@@ -41,7 +41,7 @@ def test_serving_and_evaluation_do_not_load_the_trainer() -> None:
 # infrastructure (config checks, atomic writes, output folders, the process group) sits at the
 # bottom; the command line at the top.
 LAYERS: list[tuple[str, ...]] = [
-    ("config", "atomic", "outputs", "distributed"),
+    ("config", "atomic", "outputs", "replacement", "distributed"),
     ("data",),
     ("graph",),
     ("losses",),

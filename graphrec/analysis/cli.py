@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from graphrec.config import MAX_SEED, int_in_range
+
 
 def add_analyze(sub: argparse._SubParsersAction, formatter: Any) -> None:
     """Add ``graphrec analyze`` (head-rate, interests, case-study) to the subcommands ``sub``."""
@@ -33,7 +35,8 @@ def add_analyze(sub: argparse._SubParsersAction, formatter: Any) -> None:
     head_rate.add_argument("--labels", nargs="+", help="a name per run for the plot (default: folder names)")
     head_rate.add_argument("--head-ratio", type=float, default=0.2,
                            help="share of the longest training sequences called head (default 0.2)")
-    head_rate.add_argument("--batch-size", type=int, default=1024, help="sequences per forward pass")
+    head_rate.add_argument("--batch-size", type=int_in_range(1, 1 << 20), default=1024,
+                           help="sequences per forward pass")
     head_rate.add_argument("--device", default=None)
     head_rate.add_argument("--overwrite", action="store_true",
                            help="replace earlier plots in --out (only a folder graphrec made)")
@@ -58,11 +61,14 @@ def _add_analyze_interests(kinds: argparse._SubParsersAction, formatter: Any) ->
     interests.add_argument("--labels", nargs="+", help="a name per run for the plot (default: folder names)")
     interests.add_argument("--split", choices=["valid", "test"], default="test",
                            help="whose users (default test)")
-    interests.add_argument("--num-users", type=int, default=None,
+    interests.add_argument("--num-users", type=int_in_range(1, 1 << 31), default=None,
                            help="a random sample of users (the paper: 128; default: all)")
-    interests.add_argument("--seed", type=int, default=0, help="seed of the user sample (default 0)")
-    interests.add_argument("--bins", type=int, default=20, help="histogram bins over [-1, 1] (default 20)")
-    interests.add_argument("--batch-size", type=int, default=512, help="users per forward pass")
+    interests.add_argument("--seed", type=int_in_range(0, MAX_SEED), default=0,
+                           help="seed of the user sample (default 0)")
+    interests.add_argument("--bins", type=int_in_range(1, 1000), default=20,
+                           help="histogram bins over [-1, 1], 1 to 1000 (default 20)")
+    interests.add_argument("--batch-size", type=int_in_range(1, 1 << 20), default=512,
+                           help="users per forward pass")
     interests.add_argument("--device", default=None)
     interests.add_argument("--overwrite", action="store_true",
                            help="replace earlier plots in --out (only a folder graphrec made)")
@@ -80,9 +86,12 @@ def _add_analyze_interests(kinds: argparse._SubParsersAction, formatter: Any) ->
     case.add_argument("run", type=Path, help="run directory or checkpoint file")
     who = case.add_mutually_exclusive_group(required=True)
     who.add_argument("--users", nargs="+", help="user names (as in the source data)")
-    who.add_argument("--random", type=int, metavar="N", help="N held-out users drawn at random (see --seed)")
-    case.add_argument("--seed", type=int, default=0, help="seed of the --random draw (default 0)")
-    case.add_argument("--top", type=int, default=10, help="items per interest and in the merged list")
+    who.add_argument("--random", type=int_in_range(1, 100_000), metavar="N",
+                     help="N held-out users drawn at random (see --seed)")
+    case.add_argument("--seed", type=int_in_range(0, MAX_SEED), default=0,
+                      help="seed of the --random draw (default 0)")
+    case.add_argument("--top", type=int_in_range(1, 100_000), default=10,
+                      help="items per interest and in the merged list")
     case.add_argument("--split", choices=["valid", "test"], default="test",
                       help="the users' group (default test)")
     case.add_argument("--json", type=Path, help="also write the case study to this file")

@@ -284,6 +284,13 @@ class SequenceDataset:
                 path / "arrays.npz", None, f"does not hold a valid dataset ({err}); the dataset is corrupt, "
                                            "prepare it again",
             ) from err
+        for key, count in (("user_names", dataset.num_users), ("item_names", dataset.num_items),
+                           ("category_names", dataset.num_categories)):
+            listed = names.get(key)
+            if listed is not None and len(listed) != count:
+                raise DataFormatError(path / "names.json", None,
+                                      f"lists {len(listed)} {key.replace('_', ' ')} for {count}; "
+                                      + _PREPARE_AGAIN)
         if meta.get("checksum") and dataset.checksum() != meta["checksum"]:
             raise DataFormatError(
                 path / "arrays.npz", None,

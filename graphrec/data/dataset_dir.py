@@ -49,7 +49,17 @@ def check_dataset_dir(directory: str | os.PathLike[str], overwrite: bool = False
             "still loads, but graphrec replaces only folders that carry its marker: delete it yourself "
             "or choose a new folder"
         )
-    return check_output_dir(target, DATASET_KIND, overwrite=overwrite, inputs=inputs, what=what)
+    earlier = check_output_dir(target, DATASET_KIND, overwrite=overwrite, inputs=inputs, what=what)
+    if earlier:
+        foreign = sorted(entry.name for entry in target.iterdir() if entry.name not in DATASET_FILES
+                         and not (entry.is_dir() and read_marker(entry) is not None))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            entries = f"{len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'}"
+            raise OutputError(f"{what} {target}: holds {entries} "
+                              f"graphrec did not write ({shown}); replacing the dataset would delete them: "
+                              "move them out first")
+    return earlier
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:

@@ -20,3 +20,19 @@ class DataFormatError(ValueError):
         self.message = message
         where = self.path if line is None else f"{self.path}, line {line}"
         super().__init__(f"{where}: {message}")
+
+
+def first_reason(exc: BaseException) -> str:
+    """The first line of a loader's error, without the advice to load the file unsafely.
+
+    ``torch.load`` and ``numpy.load`` explain a refused file at length and suggest
+    ``weights_only=False`` / ``allow_pickle=True``, which would let a crafted file run code;
+    graphrec never does that, so the suggestion is dropped.
+    """
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        advice = "weights_only" in line or "allow_pickle" in line or "unsafe" in line.lower()
+        if line and not advice:
+            return f"{type(exc).__name__}: {line[:200]}"
+    return type(exc).__name__

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from graphrec.atomic import atomic_open
+from graphrec.data.errors import first_reason
 from graphrec.eval.metrics import DEFAULT_KS, add_metric_sums, finalize_metrics, is_metric_name, rank_metrics
 
 
@@ -116,9 +117,22 @@ def save_ranks(path: str | os.PathLike[str], values: np.ndarray, dtype: type = n
     return Path(path)
 
 
+def _load_array(path: str | os.PathLike[str]) -> np.ndarray:
+    """``np.load`` without pickles; a file that is not a plain ``.npy`` array is named with the reason."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({first_reason(exc)})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{path}: not a .npy array (an archive of {len(array.files)} arrays)")
+    return array
+
+
 def load_ranks(path: str | os.PathLike[str]) -> np.ndarray:
     """A 1-D integer array written by :func:`save_ranks` (``allow_pickle=False``), as int64."""
-    array = np.load(path, allow_pickle=False)
+    array = _load_array(path)
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"{path}: expected a 1-D integer array, got {array.dtype} of shape {array.shape}")
     return array.astype(np.int64)
@@ -137,7 +151,7 @@ def save_user_values(path: str | os.PathLike[str], values: np.ndarray) -> Path:
 
 def load_user_values(path: str | os.PathLike[str], num_metrics: int) -> np.ndarray:
     """The ``(U, num_metrics)`` float64 matrix written by :func:`save_user_values` (no pickle)."""
-    array = np.load(path, allow_pickle=False)
+    array = _load_array(path)
     if array.ndim != 2 or array.shape[1] != num_metrics or not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"{path}: expected a float (users, {num_metrics}) matrix, got {array.dtype} "
                          f"of shape {array.shape}")

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from graphrec.atomic import file_sha256
 from graphrec.eval.metrics import DEFAULT_KS, metric_names
 from graphrec.eval.ranks import load_ranks, load_user_values, metric_values
 
@@ -101,13 +102,14 @@ def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> Ru
     result_path = folder / "result.json"
     if not result_path.is_file():
         raise FileNotFoundError(f"{folder}: no result.json (not a finished run folder)")
-    result = json.loads(result_path.read_text(encoding="utf-8"))
+    result = read_result(result_path)
     if result.get("protocol") == "user":
         return _load_user_values(folder, result, variant)
     files = result.get("ranks")
     if not isinstance(files, dict) or f"test_{variant}" not in files or "users" not in files:
         raise ValueError(f"{result_path}: holds no per-user ranks (protocol {result.get('protocol')!r}; "
                          "only leave-one-out runs trained by this version keep them); retrain the run")
+    check_checksums(folder, files, ("users", f"test_{variant}"))
     users = load_ranks(folder / files["users"])
     ranks = load_ranks(folder / files[f"test_{variant}"])
     if users.shape != ranks.shape:
@@ -116,6 +118,37 @@ def load_run_ranks(run: str | os.PathLike[str], variant: str = "unmasked") -> Ru
     check_ranks(folder / files[f"test_{variant}"], ranks, result, variant)
     return RunRanks(folder, users, ranks, str(result.get("data_checksum")), str(result.get("model")),
                     result.get("seed"))
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A run's ``result.json`` as a mapping; a truncated or foreign file is named with the reason."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason}); not a graphrec result") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}); the run did not finish "
+                         "writing it, or it is not a graphrec result") from None
+    if not isinstance(result, dict):
+        raise ValueError(f"{path}: holds a JSON {type(result).__name__}, not a graphrec result")
+    return result
+
+
+def check_checksums(folder: Path, files: dict[str, Any], keys: Sequence[str]) -> None:
+    """Refuse a per-user file whose SHA-256 differs from the one its ``result.json`` recorded."""
+    recorded = files.get("sha256")
+    if not isinstance(recorded, dict):
+        return  # a run written before checksums were kept: the means are still checked
+    for key in keys:
+        name = files.get(key)
+        if not isinstance(name, str):
+            continue
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing (result.json names it)")
+        if recorded.get(name) != file_sha256(path):
+            raise ValueError(f"{path}: its checksum differs from the one result.json recorded; the file "
+                             "was changed after the run wrote it")
 
 
 #: how far a mean recomputed from per-user files may lie from the recorded metric
@@ -170,6 +203,7 @@ def _load_user_values(folder: Path, result: dict[str, Any], variant: str) -> Run
         raise ValueError(f"{folder / 'result.json'}: a user-split run without per-user metric values "
                          "(written before they were kept); retrain the run")
     names = [str(name) for name in files["metrics"]]
+    check_checksums(folder, files, ("users", f"test_{variant}"))
     users = load_ranks(folder / files["users"])
     matrix = load_user_values(folder / files[f"test_{variant}"], len(names))  # (U, M)
     if matrix.shape[0] != len(users):

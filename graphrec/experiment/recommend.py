@@ -84,15 +84,22 @@ def top_n(
     return torch.cat(out_items), torch.cat(out_scores)
 
 
-def _read_lines(path: Path) -> list[str]:
+def _numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """``(line number, text)`` of the file's non-blank lines (numbers count every line)."""
     try:
-        lines = [line.strip() for line in path.read_text().splitlines()]
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise DataFormatError(path, None, f"cannot read: {exc.strerror}") from exc
-    lines = [line for line in lines if line]
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, None, f"not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise DataFormatError(path, None, "the file is empty")
     return lines
+
+
+def _read_lines(path: Path) -> list[str]:
+    return [line for _, line in _numbered_lines(path)]
 
 
 def users_to_rows(dataset: SequenceDataset, names: Sequence[str], source: str) -> np.ndarray:
@@ -106,13 +113,23 @@ def users_to_rows(dataset: SequenceDataset, names: Sequence[str], source: str) -
     return np.array([lookup[name] for name in names], dtype=np.int64)
 
 
-def parse_sequences(path: Path, dataset: SequenceDataset) -> tuple[np.ndarray, np.ndarray]:
-    """Read one space-separated item sequence per line (item names as in the dataset) into CSR."""
+def parse_sequences(path: Path, dataset: SequenceDataset) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Read one space-separated item sequence per line (item names as in the dataset) into CSR.
+
+    Returns:
+        ``(indptr, items, line_numbers)``: blank lines are skipped, and each sequence keeps the
+        number of the line it was read from.
+    """
     lookup = ({name: i + 1 for i, name in enumerate(dataset.item_names)} if dataset.item_names
               else {str(i): i for i in range(1, dataset.num_items + 1)})
     rows: list[list[int]] = []
-    for number, line in enumerate(_read_lines(path), start=1):
+    numbers: list[int] = []
+    for number, line in _numbered_lines(path):
         tokens = line.replace(",", " ").split()
+        if not tokens:
+            raise DataFormatError(path, number, f"{line!r} names no item; a line is one sequence of "
+                                  "item names separated by spaces or commas")
+        numbers.append(number)
         unknown = [t for t in tokens if t not in lookup]
         if unknown:
             raise DataFormatError(path, number, f"unknown item(s) {unknown[:5]}; items must be named "
@@ -120,7 +137,7 @@ def parse_sequences(path: Path, dataset: SequenceDataset) -> tuple[np.ndarray, n
         rows.append([lookup[t] for t in tokens])
     lengths = np.array([len(r) for r in rows], dtype=np.int64)
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return indptr, np.array([i for r in rows for i in r], dtype=np.int64)
+    return indptr, np.array([i for r in rows for i in r], dtype=np.int64), numbers
 
 
 def format_recommendations(keys: Sequence[str], items: Tensor, scores: Tensor,
@@ -156,8 +173,8 @@ def recommend_from_args(args: argparse.Namespace) -> int:
     model, dataset, device = run.model, run.dataset, run.device
     max_len = run.config.train.max_len
     if args.sequences_file is not None:
-        indptr, items = parse_sequences(args.sequences_file, dataset)
-        keys = [f"line{i}" for i in range(1, len(indptr))]
+        indptr, items, numbers = parse_sequences(args.sequences_file, dataset)
+        keys = [f"line{i}" for i in numbers]
     else:
         names = args.users if args.users else _read_lines(args.users_file)
         source = str(args.users_file) if args.users_file else "--users"

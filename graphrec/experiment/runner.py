@@ -42,6 +42,7 @@ import platform
 import resource
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ import torch
 
 import graphrec
 from graphrec import distributed
-from graphrec.atomic import write_json_atomic
+from graphrec.atomic import file_sha256, write_json_atomic
 from graphrec.data.dataset import SequenceDataset
 from graphrec.distributed import resolve_device
 from graphrec.eval.head_tail import head_users, metrics_by_group
@@ -71,6 +72,7 @@ from graphrec.outputs import (
     claim_output_dir,
     is_inside,
 )
+from graphrec.replacement import Replacement, check_no_leftover, record_outputs
 from graphrec.train.checkpoint import BEST, LAST
 from graphrec.train.config import TrainConfig
 from graphrec.train.trainer import Trainer
@@ -80,6 +82,8 @@ RESULT_FILE = "result.json"
 RANK_FILES = {"users": "ranks_users.npy", "test_masked": "ranks_test_masked.npy",
               "test_unmasked": "ranks_test_unmasked.npy"}
 #: user split: every evaluated user's test metric values (float64 ``(U, M)`` ``.npy``) beside result.json
+#: the keys of ``result["ranks"]`` / ``result["per_user"]`` that name per-user files
+PER_USER_KEYS = ("users", "test_masked", "test_unmasked")
 USER_VALUE_FILES = {"users": "per_user_users.npy", "test_masked": "per_user_test_masked.npy",
                     "test_unmasked": "per_user_test_unmasked.npy"}
 
@@ -177,8 +181,11 @@ def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distribut
         raise OutputError(f"--resume {out_dir}: there is no {last} to continue from, so resuming would "
                           "start another experiment over this run; pass --overwrite (without --resume) "
                           "to start over, or choose a new folder")
+    check_no_leftover(out_dir)
     prepared = prepare(cfg, device, dataset, seed=tcfg.seed, protocol=protocol)
     lock = RunLock(out_dir)
+    replacement: Replacement | None = None
+    created = False
     if info.is_main:  # the lock first: a folder another process trains into is never emptied
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,15 +195,47 @@ def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distribut
             if created:
                 shutil.rmtree(out_dir, ignore_errors=True)
             raise
-        claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
+        try:
+            if earlier and overwrite and not tcfg.resume:  # set the old run aside, delete it later
+                replacement = Replacement(out_dir)
+                replacement.begin()
+            claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
+            record_outputs(out_dir, _run_outputs(out_dir, tcfg))
+        except BaseException:
+            lock.release()
+            if created:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+    commit = replacement.commit if replacement is not None else None
     try:
-        return _train_and_record(cfg, tcfg, prepared, device, info)
+        result = _train_and_record(cfg, tcfg, prepared, device, info,
+                                   on_epoch_end=(lambda record: commit()) if commit else None)
+    except BaseException:
+        if replacement is not None:
+            replacement.rollback()  # no-op once the new run has written a checkpoint
+        elif created and not last.is_file():  # a failed start leaves no folder behind
+            lock.release()
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     finally:
         lock.release()
+    if replacement is not None:
+        replacement.commit()
+    return result
+
+
+def _run_outputs(out_dir: Path, tcfg: TrainConfig) -> list[str]:
+    """The top-level entries a run writes into ``out_dir`` (recorded in its marker)."""
+    names = [RESULT_FILE, *RANK_FILES.values(), *USER_VALUE_FILES.values()]
+    for path in (tcfg.log_file, tcfg.checkpoint_dir, tcfg.tensorboard_dir):
+        if path is not None:
+            names.append(str(Path(path).resolve().relative_to(out_dir.resolve())))
+    return names
 
 
 def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepared,
-                      device: torch.device, info: distributed.DistInfo) -> dict[str, Any]:
+                      device: torch.device, info: distributed.DistInfo,
+                      on_epoch_end: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     out_dir = Path(cfg.output_dir)
     protocol, data, split, model = prepared.protocol, prepared.dataset, prepared.split, prepared.model
     if device.type == "cuda":
@@ -216,7 +255,7 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepar
 
     metadata = {"experiment": cfg.to_dict(), "num_items": split.num_items, "data_checksum": data.checksum()}
     trainer = Trainer(model, split, tcfg, evaluator=evaluator,
-                      metadata=metadata, dist_info=info)
+                      metadata=metadata, dist_info=info, on_epoch_end=on_epoch_end)
     fit = trainer.fit()
     other = evaluator(trainer.model, "test", mask=not cfg.mask_history_eval)
     masked, unmasked = (fit["test"], other) if cfg.mask_history_eval else (other, fit["test"])
@@ -278,6 +317,10 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepar
             save_ranks(out_dir / RANK_FILES["test_unmasked"], ranks[1])
         if values[0] is not None and values[1] is not None:  # likewise the per-user values first
             save_per_user_values(out_dir, values[0], values[1])
+        for entry in (result.get("ranks"), result.get("per_user")):  # checksums: compare verifies them
+            if isinstance(entry, dict):
+                entry["sha256"] = {entry[key]: file_sha256(out_dir / entry[key]) for key in PER_USER_KEYS
+                                   if isinstance(entry.get(key), str) and (out_dir / entry[key]).is_file()}
         write_json_atomic(out_dir / RESULT_FILE, result)
     return result
 

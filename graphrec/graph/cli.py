@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.atomic import json_default, write_json_atomic
+from graphrec.config import int_in_range
 from graphrec.data.dataset import SequenceDataset
 from graphrec.graph.analysis import analyze_category_graph, analyze_transition_graph
 from graphrec.graph.category import category_graph
@@ -180,12 +181,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="dataset spec: 'synthetic', a prepared dir, an S3Rec/RecBole dir or a file")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="loo",
                         help="which interactions count as training (default loo: s[:-2])")
-    parser.add_argument("--window", type=int, default=1,
+    parser.add_argument("--window", type=int_in_range(1, 1000), default=1,
                         help="count category pairs up to this many steps apart (default 1 = adjacent)")
 
 
 def _analysis_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hops", type=int, default=10, help="largest diffusion depth K measured")
+    parser.add_argument("--hops", type=int_in_range(0, 1000), default=10,
+                        help="largest diffusion depth K measured")
     parser.add_argument("--alpha", type=float, default=0.15, help="diffusion alpha, theta_k = a(1-a)^k")
     parser.add_argument("--name", help="dataset name used in titles")
 

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from graphrec.atomic import atomic_open
+from graphrec.data.errors import first_reason
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -55,7 +56,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         # weights_only: tensors and plain containers only, so a crafted file cannot run code
         state = torch.load(source, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{source}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise ValueError(f"{source}: not a readable graphrec checkpoint ({first_reason(exc)})") from None
     if not isinstance(state, dict):
         raise ValueError(f"{source}: not a graphrec checkpoint (top level is {type(state).__name__})")
     return state

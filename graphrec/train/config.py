@@ -118,6 +118,8 @@ class TrainConfig:
                 problems.append(f"{name} must be > 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
+        if not 0 <= self.seed < 2**63:
+            problems.append(f"seed must lie in [0, 2^63), got {self.seed}")
         if self.samples not in TRAIN_SAMPLES:
             problems.append(f"samples must be one of {list(TRAIN_SAMPLES)}, got {self.samples!r}")
         if self.lr_schedule not in SCHEDULES:

@@ -43,7 +43,7 @@ def test_clear_errors(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "nothing.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="bad.pt: not a readable checkpoint"):
+    with pytest.raises(ValueError, match="bad.pt: not a readable graphrec checkpoint"):
         load_checkpoint(bad)
 
 
@@ -77,6 +77,6 @@ def test_a_crafted_checkpoint_runs_no_code(tmp_path: Path) -> None:
     witness = tmp_path / "code_ran"
     crafted = tmp_path / "best.pt"
     torch.save({"model": {}, "payload": _Payload(str(witness))}, crafted)
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match="not a readable graphrec checkpoint"):
         load_checkpoint(crafted)
     assert not witness.exists()

@@ -160,3 +160,20 @@ def test_compare_names_a_result_json_that_is_not_a_result(run: Path, tmp_path: P
     shutil.copytree(run, copy)
     (copy / "result.json").write_text(text)
     _fails(capsys, ["compare", "--a", str(copy), "--b", str(run)], "result.json", needle)
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("data_options.num_users=abc", "data_options.num_users"),
+    ("model.hidden_size=100000000000000000000000000", "model.hidden_size"),
+])
+def test_options_of_the_wrong_kind_or_size_are_one_line(override: str, needle: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override], needle)
+
+
+def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    base = ["train", "--model", "s4rec", "--out", str(out), "--data", "synthetic", "--no-progress", *TINY]
+    assert main([*base, "--epochs", "1"]) == 0
+    (out / "result.json").unlink()  # as if interrupted after the epoch
+    assert main([*base, "--epochs", "2", "--resume", "model.variant=full"]) == 0

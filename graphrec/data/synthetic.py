@@ -70,7 +70,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphrec.config import check_keys
+from graphrec.config import check_keys, coerce
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.filters import apply_filters
 from graphrec.data.interactions import dataset_from_interactions, interactions_from_dataset
@@ -120,6 +120,11 @@ class SyntheticConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value, kind = getattr(self, f.name), _field_types()[f.name]
+            if kind in (int, float) and isinstance(value, (str, bool)):
+                value = coerce(value, kind, f"data_options.{f.name}")  # raises naming the option
+                object.__setattr__(self, f.name, value)
+            if kind is int and (not isinstance(value, int) or not -(2**62) < value < 2**62):
+                raise ValueError(f"data_options.{f.name} must be an integer of sensible size, got {value!r}")
             if kind is float:
                 object.__setattr__(self, f.name, float(value))
             elif typing.get_origin(kind) is tuple:

@@ -254,6 +254,9 @@ def _train_and_record(cfg: ExperimentConfig, tcfg: TrainConfig, prepared: Prepar
         return evaluation.metrics
 
     metadata = {"experiment": cfg.to_dict(), "num_items": split.num_items, "data_checksum": data.checksum()}
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "to_dict"):  # resolved options, defaults included
+        metadata["model_config"] = config.to_dict()
     trainer = Trainer(model, split, tcfg, evaluator=evaluator,
                       metadata=metadata, dist_info=info, on_epoch_end=on_epoch_end)
     fit = trainer.fit()

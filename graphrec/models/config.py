@@ -24,6 +24,9 @@ from graphrec.config import check_keys, coerce
 
 C = TypeVar("C", bound="ModelConfig")
 
+#: no integer option of a model (a width, a count, a length) may reach this
+MAX_OPTION_INT = 2**31
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -35,6 +38,9 @@ class ModelConfig:
             default = item.default
             if _is_int(default) and int(default) > 0 and _is_int(value) and value <= 0:  # type: ignore[arg-type]
                 raise ValueError(f"model.{item.name} must be a positive integer, got {value}")
+            if _is_int(value) and abs(int(value)) >= MAX_OPTION_INT:  # type: ignore[arg-type]
+                raise ValueError(f"model.{item.name} = {value} is far larger than any model can hold "
+                                 f"(the limit is {MAX_OPTION_INT:,})")
             if "dropout" in item.name and isinstance(value, float) and not 0.0 <= value < 1.0:
                 raise ValueError(f"model.{item.name} must lie in [0, 1), got {value}")
         self.validate()

@@ -65,8 +65,14 @@ def check_resumable(state: Mapping[str, Any], config: Mapping[str, Any],
     for key in ("data_checksum", "num_items"):
         if key in saved_meta and key in metadata and saved_meta[key] != metadata[key]:
             diffs.append(f"{key}: {saved_meta[key]!r} -> {metadata[key]!r}")
+    # the train section was compared above; the folder may move
+    skip: tuple[str, ...] = ("train", "output_dir")
+    saved_model, current_model = saved_meta.get("model_config"), metadata.get("model_config")
+    if isinstance(saved_model, Mapping) and isinstance(current_model, Mapping):
+        # the model's resolved options: an option given explicitly at its default is no difference
+        diffs += config_differences({"model": saved_model}, {"model": current_model})
+        skip += ("model_options",)
     if "experiment" in saved_meta and "experiment" in metadata:
-        skip = ("train", "output_dir")  # the train section was compared above; the folder may move
         saved_exp = {k: v for k, v in saved_meta["experiment"].items() if k not in skip}
         current_exp = {k: v for k, v in metadata["experiment"].items() if k not in skip}
         diffs += config_differences(saved_exp, current_exp)

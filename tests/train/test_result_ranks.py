@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,11 @@ def test_ranks_and_groups_beside_the_result(tmp_path: Path, mask: bool) -> None:
     result = run_experiment(_cfg(out, mask_history_eval=mask))
     on_disk = json.loads((out / "result.json").read_text())
     num_users = on_disk["metrics"]["test"]["num_users"]
+    checksums = on_disk["ranks"].pop("sha256")
     assert on_disk["ranks"] == {**RANK_FILES, "base": 1, "dtype": "int32", "num_users": num_users}
+    assert checksums == {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+                         for name in RANK_FILES.values()}
+    on_disk["ranks"]["sha256"] = checksums
     split = LeaveOneOutSplit.build(load_dataset("synthetic", **DATA_OPTIONS), max_len=10)
     users = np.load(out / on_disk["ranks"]["users"], allow_pickle=False)
     assert users.dtype == np.int32

@@ -186,26 +186,28 @@ def _run(cfg: ExperimentConfig, dataset: SequenceDataset | None, info: distribut
     lock = RunLock(out_dir)
     replacement: Replacement | None = None
     created = False
+    start_error: BaseException | None = None
     if info.is_main:  # the lock first: a folder another process trains into is never emptied
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
             lock.acquire()
-        except OutputError:
-            if created:
-                shutil.rmtree(out_dir, ignore_errors=True)
-            raise
-        try:
             if earlier and overwrite and not tcfg.resume:  # set the old run aside, delete it later
                 replacement = Replacement(out_dir)
                 replacement.begin()
             claim_output_dir(out_dir, "run", overwrite=overwrite, resume=tcfg.resume, inputs=inputs)
             record_outputs(out_dir, _run_outputs(out_dir, tcfg))
-        except BaseException:
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the other ranks hear of it
             lock.release()
             if created:
                 shutil.rmtree(out_dir, ignore_errors=True)
-            raise
+            start_error = exc
+    # every rank learns whether rank 0 could start, so no rank waits in a collective that never comes
+    refused = distributed.broadcast_object(None if start_error is None else str(start_error), info)
+    if start_error is not None:
+        raise start_error
+    if refused is not None:
+        raise OutputError(f"rank 0 could not start the run: {refused}")
     commit = replacement.commit if replacement is not None else None
     try:
         result = _train_and_record(cfg, tcfg, prepared, device, info,

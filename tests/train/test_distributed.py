@@ -112,3 +112,22 @@ def test_cleanup_frees_a_ddp_wrapper_left_in_a_reference_cycle(tmp_path: Path) -
         gc.enable()
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def test_a_refused_start_on_rank_0_is_one_line_on_every_rank(tmp_path: Path) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / ".graphrec").write_text('{"kind": "run", "made_by": "graphrec"}\n')
+    (out / ".graphrec.lock").write_text(f"{os.getppid()}\n")  # a live process (this test's parent) holds it
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("WORLD_SIZE", None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+               "-m", "graphrec.cli", "train", "--data", "synthetic", "--out", str(out), "--epochs", "1",
+               "--no-progress", "data_options.num_users=40", "data_options.num_items=30",
+               "model.hidden_size=8"]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "another graphrec process" in output  # rank 0's own error
+    assert "rank 0 could not start the run" in output  # rank 1 hears of it instead of hanging
+    assert "gloo" not in output.lower() and "graphrec/experiment" not in output, output[-3000:]

@@ -31,7 +31,8 @@ from graphrec.experiment.runner import build_experiment_config, run_experiment  
 
 
 def _learning_curve(log_file: Path, metric: str) -> list[dict]:
-    """(epoch, cumulative training seconds, validation metric) from the run's JSON-lines log."""
+    """(epoch, cumulative training seconds, total and per-term losses, validation metric) from the
+    run's JSON-lines log."""
     curve, elapsed = [], 0.0
     if not log_file.is_file():
         return curve
@@ -41,9 +42,12 @@ def _learning_curve(log_file: Path, metric: str) -> list[dict]:
             continue
         elapsed += entry["seconds"]
         valid = entry.get("valid") or {}
-        curve.append({"epoch": entry["epoch"], "train_seconds": round(elapsed, 1),
-                      "loss": round(entry.get("loss", float("nan")), 4),
-                      f"valid_{metric}": valid.get(metric)})
+        point = {"epoch": entry["epoch"], "train_seconds": round(elapsed, 1),
+                 "loss": round(entry.get("loss", float("nan")), 4)}
+        point.update({key: round(value, 4) for key, value in entry.items()
+                      if key.startswith("loss/") and isinstance(value, float)})  # every loss term
+        point[f"valid_{metric}"] = valid.get(metric)
+        curve.append(point)
     return curve
 
 

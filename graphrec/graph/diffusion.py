@@ -5,7 +5,15 @@
     \\mathcal{A} = \\sum_{k=0}^{K} \\theta_k A^k, \\qquad
     \\theta_k = \\alpha (1 - \\alpha)^k \\ (k < K), \\quad \\theta_K = (1 - \\alpha)^K,
 
-so :math:`\\sum_k \\theta_k = 1` exactly. The layer that diffuses attention with these
+so :math:`\\sum_k \\theta_k = 1` exactly (``weights="remainder"``). With
+``weights="normalized"`` the truncated series is renormalised instead, so the weights
+decrease with the hop as the paper states (its line 155):
+
+.. math::
+
+    \\theta_k = \\frac{\\alpha (1 - \\alpha)^k}{\\sum_{j=0}^{K} \\alpha (1 - \\alpha)^j}.
+
+The layer that diffuses attention with these
 weights is :class:`graphrec.nn.diffusion.AttentionDiffusion`; graph analysis uses them
 to measure how far diffusion spreads.
 """
@@ -15,17 +23,28 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+#: how the truncated series of hop weights is made to sum to one
+DIFFUSION_WEIGHTS = ("remainder", "normalized")
 
-def diffusion_coefficients(num_hops: int, alpha: float) -> Tensor:
-    """``(K + 1,)`` :math:`\\theta_k = \\alpha(1-\\alpha)^k`;
-    the remainder :math:`(1-\\alpha)^K` on hop ``K``."""
+
+def diffusion_coefficients(num_hops: int, alpha: float, weights: str = "remainder") -> Tensor:
+    """``(K + 1,)`` :math:`\\theta_k = \\alpha(1-\\alpha)^k`, summing to one.
+
+    ``weights="remainder"``: the series' remainder :math:`(1-\\alpha)^K` on hop ``K``;
+    ``"normalized"``: the truncated series divided by its sum (decreasing in ``k``).
+    """
     if num_hops < 0:
         raise ValueError(f"num_hops must be >= 0, got {num_hops}")
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
+    if weights not in DIFFUSION_WEIGHTS:
+        raise ValueError(f"diffusion weights must be one of {list(DIFFUSION_WEIGHTS)}, got {weights!r}")
     k = torch.arange(num_hops + 1, dtype=torch.float64)
     theta = alpha * (1.0 - alpha) ** k
-    theta[-1] = (1.0 - alpha) ** num_hops
+    if weights == "remainder":
+        theta[-1] = (1.0 - alpha) ** num_hops
+    else:
+        theta = theta / theta.sum()
     return theta.float()
 
 

@@ -128,10 +128,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphrec.data.batch import SeqBatch
+from graphrec.graph.diffusion import DIFFUSION_WEIGHTS
 from graphrec.losses import angular_margin_info_nce, interest_orthogonality
 from graphrec.models.config import ModelConfig, MultiInterestConfig
 from graphrec.models.multi_interest import MultiInterestRecommender
-from graphrec.nn.capsule import BILINEAR_TYPES, CapsuleRouting
+from graphrec.nn.capsule import BILINEAR_TYPES, CAPSULE_INITS, ROUTING_SOFTMAX, CapsuleRouting
 from graphrec.nn.embedding import right_aligned, trim_left_padding
 from graphrec.nn.multi_interest import ContextSelfAttention, PositionPooling
 from graphrec.nn.residual_gcn import ResidualGCN, category_lookup
@@ -159,6 +160,10 @@ VARIANTS: dict[str, Variant] = {
     "no_margin": Variant("mlp", True, "mulcl", False),
 }
 MULCL_REDUCTIONS = ("group_sum", "mean")
+#: W_Q of Eq. 6: a signed mixing of positions, or weights normalised over the real positions
+QUERY_POOLING = ("mixing", "softmax")
+#: Eq. 12: the mean over known positions, or per sequence the sum (as printed)
+CLASS_REDUCTIONS = ("mean", "sequence_sum")
 
 
 class Encoded(NamedTuple):
@@ -189,6 +194,18 @@ class HPCL4SRConfig(MultiInterestConfig):
         margin: :math:`m` of Eq. 15–17 in **degrees** (ignored by ``no_margin``).
         mulcl_reduction: ``"mean"`` (mean over all anchors) or ``"group_sum"`` (Eq. 17
             literally: the sum over a user's ``2K`` anchors, mean over users).
+        capsule_softmax: the routing's softmax axis for :math:`P_u` (Eq. 10, which names no
+            capsule network): ``"interests"`` (ComiRec-DR, MIND) or ``"positions"`` (REMI's
+            PyTorch capsule).
+        capsule_init: the capsule maps' initialisation, ``"normal"``, ``"glorot"`` or
+            ``"kaiming"`` (REMI); empty: the bilinear map's default.
+        query_pooling: :math:`W_Q` of Eq. 6, ``"mixing"`` (a signed mixing of positions) or
+            ``"softmax"`` (weights normalised over the user's real positions).
+        fusion_bias: Eq. 13 with a bias (the printed equation has none).
+        diffusion_weights: Eq. 2's hop weights, ``"remainder"`` (the truncated series'
+            remainder on the last hop) or ``"normalized"`` (decreasing, as line 155 states).
+        class_reduction: Eq. 12, ``"mean"`` over known positions or ``"sequence_sum"`` (as
+            printed: the sum over a sequence's positions, mean over sequences).
     """
 
     variant: str = "full"
@@ -201,8 +218,20 @@ class HPCL4SRConfig(MultiInterestConfig):
     temperature: float = 0.05
     margin: float = 10.0
     mulcl_reduction: str = "mean"
+    capsule_softmax: str = "interests"
+    capsule_init: str = ""
+    query_pooling: str = "mixing"
+    fusion_bias: bool = True
+    diffusion_weights: str = "remainder"
+    class_reduction: str = "mean"
 
     def validate(self) -> None:
+        choices = {"capsule_softmax": ROUTING_SOFTMAX, "capsule_init": ("", *CAPSULE_INITS),
+                   "query_pooling": QUERY_POOLING, "diffusion_weights": DIFFUSION_WEIGHTS,
+                   "class_reduction": CLASS_REDUCTIONS}
+        for key, valid in choices.items():
+            if getattr(self, key) not in valid:
+                raise ValueError(f"unknown model.{key} {getattr(self, key)!r}; valid: {list(valid)}")
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown HPCL4SR model.variant {self.variant!r}; valid: {sorted(VARIANTS)}")
         if self.capsule_bilinear not in BILINEAR_TYPES:
@@ -289,7 +318,8 @@ class HPCL4SR(MultiInterestRecommender):
         self.position = nn.Parameter(torch.empty(config.max_len, d))  # E^pos, newest item = last row
         self.context = ContextSelfAttention(d)  # Eq. 8-9
         self.capsules = CapsuleRouting(d, config.num_interests, config.max_len, config.capsule_bilinear,
-                                       config.routing_iterations)  # Eq. 10
+                                       config.routing_iterations, softmax=config.capsule_softmax,
+                                       weight_init=config.capsule_init or None)  # Eq. 10
         self.classifier = nn.Linear(d, cats) if self.setup.use_class else None  # Eq. 11
 
         # ---- high level: Eq. 2-6, and the fusion of Eq. 13
@@ -300,10 +330,11 @@ class HPCL4SR(MultiInterestRecommender):
         if self.setup.fusion is not None:
             self.category = nn.Embedding(cats, d)  # H^(0)
             self.gcn = ResidualGCN(d, config.gcn_layers, config.diffusion_hops, config.diffusion_alpha,
-                                   config.diffusion_attention)
-            self.pool = PositionPooling(config.num_interests, config.max_len)  # W_Q of Eq. 6
+                                   config.diffusion_attention, diffusion_weights=config.diffusion_weights)
+            self.pool = PositionPooling(config.num_interests, config.max_len,
+                                        normalize=config.query_pooling == "softmax")  # W_Q of Eq. 6
             if self.setup.fusion == "mlp":
-                self.fusion = nn.Linear(2 * d, d)  # W_M of Eq. 13
+                self.fusion = nn.Linear(2 * d, d, bias=config.fusion_bias)  # W_M of Eq. 13
         self._reset_own()
 
     def _reset_own(self) -> None:
@@ -411,8 +442,18 @@ class HPCL4SR(MultiInterestRecommender):
             counts["class_positions"] = 0.0
         return counts
 
+    def loss_unit(self, term: str, batch: SeqBatch) -> str:
+        """``class`` is a mean over rows when Eq. 12 sums over each sequence's positions."""
+        if term == "class" and self.config.class_reduction == "sequence_sum":
+            return "rows"
+        return super().loss_unit(term, batch)
+
     def class_loss(self, items: Tensor, input_ids: Tensor) -> Tensor:
-        """Eq. 11–12: cross-entropy of each position's category from :math:`X'_i`, mean over known ones."""
+        """Eq. 11–12: cross-entropy of each position's category from :math:`X'_i`.
+
+        ``class_reduction="mean"``: the mean over positions of known category;
+        ``"sequence_sum"``: per sequence the sum over its positions, then the mean over sequences.
+        """
         assert self.classifier is not None
         self._need_categories()
         cats = self.item_category[input_ids]  # (B, W), 0 = unknown or padding
@@ -420,6 +461,9 @@ class HPCL4SR(MultiInterestRecommender):
         if not bool(known.any()):
             return items.sum() * 0.0
         logits = self.classifier(items[known])  # (P, C) Eq. 11 before the softmax
+        if self.config.class_reduction == "sequence_sum":
+            per_position = F.cross_entropy(logits, cats[known] - 1, reduction="none")  # (P,)
+            return per_position.sum() / input_ids.shape[0]
         return F.cross_entropy(logits, cats[known] - 1)  # Eq. 12, classes 0..C-1
 
     def loss_terms(self, batch: SeqBatch) -> dict[str, Tensor]:

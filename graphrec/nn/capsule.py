@@ -58,6 +58,11 @@ from torch import Tensor, nn
 from graphrec.nn.embedding import right_aligned
 
 BILINEAR_TYPES = ("shared", "per_interest", "per_position")
+#: the axis the coupling coefficients are normalised over: interests (Sabour et al., MIND,
+#: ComiRec's TensorFlow code) or a sequence's positions (REMI's PyTorch capsule)
+ROUTING_SOFTMAX = ("interests", "positions")
+#: initialisations of the bilinear maps
+CAPSULE_INITS = ("normal", "glorot", "kaiming")
 
 
 def squash(z: Tensor, dim: int = -1, eps: float = 1e-9) -> Tensor:
@@ -107,6 +112,12 @@ class CapsuleRouting(nn.Module):
         init_logits: ``"random"`` (truncated normal) or ``"zeros"``; default
             ``"random"`` for ``"shared"`` (else all capsules would be equal) and ``"zeros"``
             otherwise, as in the ComiRec code.
+        softmax: the coupling coefficients' softmax axis, ``"interests"`` (default,
+            :math:`c_{k|t} = \\mathrm{softmax}_k b_{k|t}`) or ``"positions"``
+            (:math:`c_{k|t} = \\mathrm{softmax}_{t \\in \\mathrm{valid}} b_{k|t}`, REMI's capsule).
+        weight_init: ``"normal"`` (N(0, 1), ComiRec's per-position maps), ``"glorot"``
+            (uniform, TF's dense default) or ``"kaiming"`` (He normal); default: ``"normal"``
+            for ``"per_position"``, else ``"glorot"``.
 
     Shapes:
         ``forward(x, valid)``: ``x`` ``(B, W, D)`` behaviour capsules (``W <= max_len``,
@@ -124,8 +135,17 @@ class CapsuleRouting(nn.Module):
         bilinear: str = "per_position",
         iterations: int = 3,
         init_logits: str | None = None,
+        softmax: str = "interests",
+        weight_init: str | None = None,
     ) -> None:
         super().__init__()
+        if softmax not in ROUTING_SOFTMAX:
+            raise ValueError(f"unknown routing softmax {softmax!r}; valid: {list(ROUTING_SOFTMAX)}")
+        weight_init = weight_init or ("normal" if bilinear == "per_position" else "glorot")
+        if weight_init not in CAPSULE_INITS:
+            raise ValueError(f"unknown capsule weight_init {weight_init!r}; valid: {list(CAPSULE_INITS)}")
+        self.softmax = softmax
+        self.weight_init = weight_init
         if bilinear not in BILINEAR_TYPES:
             raise ValueError(f"unknown bilinear map {bilinear!r}; valid: {list(BILINEAR_TYPES)}")
         if iterations < 1:
@@ -152,11 +172,13 @@ class CapsuleRouting(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.bilinear == "per_position":
+        if self.weight_init == "normal":
             nn.init.normal_(self.weight, std=1.0)  # the ComiRec code's random_normal_initializer
-        else:
+        elif self.weight_init == "glorot":
             bound = math.sqrt(6.0 / (2 * self.hidden_size))  # Glorot uniform, TF's dense default
             nn.init.uniform_(self.weight, -bound, bound)
+        else:
+            nn.init.normal_(self.weight, std=math.sqrt(2.0 / self.hidden_size))  # He: fan-in D
         with torch.no_grad():
             if self.init_logits == "random":
                 self.eval_logits.copy_(trunc_normal_logits(tuple(self.eval_logits.shape)))
@@ -195,7 +217,11 @@ class CapsuleRouting(nn.Module):
         capsules = u_hat.new_zeros(x.shape[0], self.num_interests, x.shape[2])  # (B, K, D)
         coupling = logits
         for i in range(self.iterations):
-            coupling = torch.softmax(logits, dim=1) * keep  # (B, K, W) softmax over interests
+            if self.softmax == "interests":
+                coupling = torch.softmax(logits, dim=1) * keep  # (B, K, W) softmax over interests
+            else:  # over each sequence's real positions; an empty row gets zeros
+                masked = logits.masked_fill(keep == 0, float("-inf"))  # (B, K, W)
+                coupling = torch.nan_to_num(torch.softmax(masked, dim=2))  # (B, K, W)
             last = i == self.iterations - 1
             source = u_hat if last else u_hat_iter
             capsules = squash(torch.einsum("bkw,bkwd->bkd", coupling, source))  # (B, K, D)
@@ -209,7 +235,10 @@ class CapsuleRouting(nn.Module):
     def extra_repr(self) -> str:
         return (f"hidden_size={self.hidden_size}, num_interests={self.num_interests}, "
                 f"max_len={self.max_len}, "
-                f"bilinear={self.bilinear!r}, iterations={self.iterations}, init_logits={self.init_logits!r}")
+                f"bilinear={self.bilinear!r}, iterations={self.iterations}, "
+                f"init_logits={self.init_logits!r}, softmax={self.softmax!r}, "
+                f"weight_init={self.weight_init!r}")
 
 
-__all__ = ["BILINEAR_TYPES", "CapsuleRouting", "squash", "trunc_normal_logits"]
+__all__ = ["BILINEAR_TYPES", "CAPSULE_INITS", "ROUTING_SOFTMAX", "CapsuleRouting", "squash",
+           "trunc_normal_logits"]

@@ -60,6 +60,8 @@ class AttentionDiffusion(nn.Module):
         dropout: dropout on the attention coefficients (training only).
         dense: diffuse with a dense ``(C, C)`` product (``True``), a gather-scatter over the
             edges (``False``) or choose by the graph's density (``None``, :func:`use_dense`).
+        weights: how the truncated hop weights sum to one, ``"remainder"`` (default) or
+            ``"normalized"`` (decreasing; :func:`graphrec.graph.diffusion.diffusion_coefficients`).
 
     Shapes:
         ``x`` ``(C, D)``, ``edge_index`` ``(2, E)`` (``j -> i`` = ``edge_index[:, e] = (j, i)``),
@@ -78,6 +80,7 @@ class AttentionDiffusion(nn.Module):
         negative_slope: float = 0.2,
         dropout: float = 0.0,
         dense: bool | None = None,
+        weights: str = "remainder",
     ) -> None:
         super().__init__()
         self.dense = dense
@@ -87,7 +90,7 @@ class AttentionDiffusion(nn.Module):
         self.attention = attention
         self.negative_slope = negative_slope
         self.dropout = dropout
-        self.register_buffer("theta", diffusion_coefficients(num_hops, alpha), persistent=False)
+        self.register_buffer("theta", diffusion_coefficients(num_hops, alpha, weights), persistent=False)
         att_channels = att_channels or channels
         if attention:
             self.lin = nn.Linear(channels, att_channels, bias=False)

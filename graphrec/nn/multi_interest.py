@@ -160,17 +160,27 @@ class PositionPooling(nn.Module):
     :math:`W` that makes :math:`Q_u \\in \\mathbb{R}^{K \\times d}` mixes positions. Positions are
     counted from the newest item; padding positions contribute nothing.
 
+    With ``normalize=True`` each interest's weights are a softmax over the sequence's own
+    real positions, so they sum to one per user whatever the history's length:
+
+    .. math::
+        Q_{u,k} = \\sum_{t \\in \\mathrm{valid}(u)} \\frac{\\exp W_{k,t}}{\\sum_{t' \\in \\mathrm{valid}(u)}
+        \\exp W_{k,t'}}\\, H_{g,t}
+
     Args:
         num_interests: ``K``.
         max_len: ``L``.
+        normalize: softmax-normalise the weights over the valid positions (default False:
+            the plain signed mixing).
 
     Shapes:
         ``forward(h, valid)``: ``(B, W, d)``, ``(B, W)`` bool with ``W <= L`` -> ``(B, K, d)``.
     """
 
-    def __init__(self, num_interests: int, max_len: int) -> None:
+    def __init__(self, num_interests: int, max_len: int, normalize: bool = False) -> None:
         super().__init__()
         self.max_len = int(max_len)
+        self.normalize = bool(normalize)
         self.weight = nn.Parameter(torch.empty(num_interests, self.max_len))  # (K, L)
         self.reset_parameters()
 
@@ -181,7 +191,11 @@ class PositionPooling(nn.Module):
     def forward(self, h: Tensor, valid: Tensor) -> Tensor:
         weight = right_aligned(self.weight, h.shape[1], "position pooling", dim=1)  # (K, W), newest -> last
         h = h * valid.unsqueeze(-1).to(h.dtype)  # (B, W, d)
-        return torch.einsum("kw,bwd->bkd", weight, h)  # (B, K, d)
+        if not self.normalize:
+            return torch.einsum("kw,bwd->bkd", weight, h)  # (B, K, d)
+        logits = weight.unsqueeze(0).masked_fill(~valid.unsqueeze(1), float("-inf"))  # (B, K, W)
+        shares = torch.nan_to_num(logits.softmax(dim=-1))  # (B, K, W); an empty row gets zeros
+        return torch.einsum("bkw,bwd->bkd", shares, h)  # (B, K, d)
 
 
 class InterestSampledSoftmax(nn.Module):

@@ -39,6 +39,7 @@ class ResidualGCN(nn.Module):
         attention: learn diffusion attention per layer (MAGNA); ``False`` diffuses
             over the given (Eq. 1 normalised) edge weights.
         dropout: dropout on each layer's update :math:`W(\\mathcal{A} H)`.
+        diffusion_weights: the hop weights' form (:class:`~graphrec.nn.diffusion.AttentionDiffusion`).
 
     Shapes:
         ``x`` ``(C, d)`` category embeddings :math:`H^{(0)}`, ``edge_index`` ``(2, E)``,
@@ -53,13 +54,15 @@ class ResidualGCN(nn.Module):
         alpha: float = 0.15,
         attention: bool = True,
         dropout: float = 0.0,
+        diffusion_weights: str = "remainder",
     ) -> None:
         super().__init__()
         self.channels = channels
         self.num_layers = num_layers
         self.dropout = dropout
         self.diffusions = nn.ModuleList(
-            AttentionDiffusion(channels, num_hops=num_hops, alpha=alpha, attention=attention)
+            AttentionDiffusion(channels, num_hops=num_hops, alpha=alpha, attention=attention,
+                               weights=diffusion_weights)
             for _ in range(num_layers)
         )
         self.linears = nn.ModuleList(nn.Linear(channels, channels, bias=False) for _ in range(num_layers))

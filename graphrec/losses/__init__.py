@@ -51,6 +51,7 @@ from graphrec.losses.samplers import CANDIDATE_SAMPLERS, candidate_log_probs, sa
 from graphrec.losses.seq2seq import (
     confidence_mask,
     disentangled_seq2item,
+    disentangled_seq2item_catalogue,
     latent_seq2seq_loss,
     latent_seq2seq_losses,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "cluster_cross_entropy",
     "confidence_mask",
     "disentangled_seq2item",
+    "disentangled_seq2item_catalogue",
     "full_softmax_ce",
     "info_nce",
     "interest_orthogonality",

@@ -38,6 +38,38 @@ def disentangled_seq2item(intents: Tensor, target_emb: Tensor, scale: float | No
     return (logits.flatten(1).logsumexp(dim=1) - positive).mean()
 
 
+def disentangled_seq2item_catalogue(intents: Tensor, item_table: Tensor, targets: Tensor,
+                                    scale: float | None = None) -> Tensor:
+    """Eq. 6 with the whole catalogue in the denominator: the max over intentions only on top.
+
+    .. math::
+        \\mathcal{L}(u, t) = -\\log \\frac{\\max_k \\exp(s\\, h_{t+1} \\cdot \\phi^{(k)}_u)}
+        {\\sum_{i=1}^{N} \\sum_{k'} \\exp(s\\, h_i \\cdot \\phi^{(k')}_u)}, \\qquad s = 1/\\sqrt{D}
+
+    Every (item, intention) pair competes in the denominator, so the intentions are pushed
+    apart as Eq. 6 intends (a max inside the denominator as well would remove that competition).
+
+    Args:
+        intents: ``(B, K, D)`` :math:`\\phi^{(k)}_u`.
+        item_table: ``(N + 1, D)`` item vectors, row 0 = padding (never in the denominator).
+        targets: ``(B,)`` next items in ``1..N``.
+        scale: :math:`s` (default :math:`1/\\sqrt D`).
+
+    Returns:
+        Scalar mean over rows.
+    """
+    if intents.dim() != 3 or item_table.dim() != 2 or intents.shape[-1] != item_table.shape[-1]:
+        raise ValueError(f"intents must be (B, K, D) and item_table (N + 1, D), got {tuple(intents.shape)} "
+                         f"and {tuple(item_table.shape)}")
+    if targets.shape != (intents.shape[0],):
+        raise ValueError(f"targets must be ({intents.shape[0]},), got {tuple(targets.shape)}")
+    s = 1.0 / math.sqrt(intents.shape[-1]) if scale is None else float(scale)
+    logits = torch.einsum("bkd,nd->bkn", intents, item_table[1:]) * s  # (B, K, N): item i in column i - 1
+    rows = torch.arange(intents.shape[0], device=intents.device)
+    positive = logits[rows, :, targets - 1].amax(dim=1)  # (B,) max_k of the next item
+    return (logits.flatten(1).logsumexp(dim=1) - positive).mean()
+
+
 def latent_seq2seq_losses(intents: Tensor, future: Tensor, scale: float | None = None,
                           groups: Tensor | None = None) -> Tensor:
     """DSSRec's latent seq2seq loss (Eq. 3) of every sample ``(u, t, k)`` of the batch, ``(B, K)``.

@@ -50,7 +50,11 @@ two readings coincide (:meth:`DSSRec.interests` is the last column of the all-pr
   ``seq2item="full"`` (:func:`~graphrec.losses.max_interest_full_ce`) puts every item of
   the catalogue in the denominator, each scored by its best intention -- the score the
   evaluation ranks by: SASRec's full cross-entropy applied to Eq. 6, since the next items
-  of a batch are a weak, popularity-biased set of negatives for a ranking over all items;
+  of a batch are a weak, popularity-biased set of negatives for a ranking over all items.
+  Its max sits in the denominator too, which removes Eq. 6's competition over intentions;
+  ``seq2item="catalogue"`` (:func:`~graphrec.losses.disentangled_seq2item_catalogue`) keeps
+  that competition over the whole catalogue: the max over intentions on top, every
+  (item, intention) pair below, scale :math:`1/\\sqrt D`;
 * ``s2s`` -- latent seq2seq, Eq. 3 (:func:`~graphrec.losses.latent_seq2seq_loss`):
   :math:`\\phi^{(k)}(x_{1:t})` against :math:`\\phi^{(k)}(x_{T:t+1})`, every other (sample,
   intention) of the batch a negative (with ``"all"``: the row's other split points too),
@@ -101,7 +105,12 @@ import torch
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
-from graphrec.losses import disentangled_seq2item, latent_seq2seq_loss, max_interest_full_ce
+from graphrec.losses import (
+    disentangled_seq2item,
+    disentangled_seq2item_catalogue,
+    latent_seq2seq_loss,
+    max_interest_full_ce,
+)
 from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig
 from graphrec.nn.disentangle import IntentionDisentangle
@@ -115,7 +124,7 @@ if TYPE_CHECKING:
 TARGET_KEY = "target"
 FUTURE_KEY = "future"
 #: the seq2item losses: Eq. 6 with in-batch next items, or with every item of the catalogue
-SEQ2ITEM_LOSSES = ("in_batch", "full")
+SEQ2ITEM_LOSSES = ("in_batch", "full", "catalogue")
 #: the training samples of a row: every split point in one pass, or one drawn split point
 SPLIT_POINTS = ("all", "one")
 #: the seq2seq negatives: every other sample of the batch, or only those of other rows
@@ -224,7 +233,8 @@ class DSSRecConfig(ModelConfig):
         keep_ratio: :math:`\\lambda`, the share of seq2seq samples kept (default 0.5; 1 = all).
         seq2seq: add the ``s2s`` term (default True; False is the seq2item-only ablation).
         init_std: std of the normal item/position initialisation (default 0.02).
-        seq2item: ``"in_batch"`` (default, Eq. 6) or ``"full"`` (every item in the
+        seq2item: ``"in_batch"`` (default, Eq. 6), ``"catalogue"`` (Eq. 6 over every
+            (item, intention) pair of the catalogue) or ``"full"`` (every item in the
             denominator, scored by its best intention).
         split_points: ``"all"`` (default: every split point of every training row, one
             causal pass over the row and one over its reversed targets) or ``"one"`` (one
@@ -394,6 +404,8 @@ class DSSRec(SequentialRecommender):
             rows = torch.arange(phi.shape[0], device=phi.device)  # (B,) one sample per row
         if self.config.seq2item == "full":
             terms = {"rec": max_interest_full_ce(phi, self.item_embeddings(), target)}
+        elif self.config.seq2item == "catalogue":
+            terms = {"rec": disentangled_seq2item_catalogue(phi, self.item_embeddings(), target)}
         else:
             terms = {"rec": disentangled_seq2item(phi, self.item_embeddings()[target])}  # h_{t+1}: (P, D)
         if psi is not None:

@@ -140,7 +140,7 @@ def test_all_split_points_equal_the_one_split_encodings_up_to_positions() -> Non
         torch.testing.assert_close(phi[last], interests, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("seq2item", ["full", "in_batch"])
+@pytest.mark.parametrize("seq2item", ["full", "in_batch", "catalogue"])
 def test_all_split_points_count_samples_for_ddp_scaling(data: Any, seq2item: str) -> None:
     """``rec`` and ``s2s`` are means over the batch's split points (unit ``samples``): the trainer's
     DDP scaling of two row slices reproduces the full-catalogue ``rec`` of the whole batch exactly
@@ -163,7 +163,7 @@ def test_all_split_points_count_samples_for_ddp_scaling(data: Any, seq2item: str
     scales = [loss_scale(n, total, DistInfo(rank=r, world_size=2)) for r, n in enumerate(local)]
     ddp = {term: sum(c * model.loss_terms(part)[term] for c, part in zip(scales, parts, strict=True)) / 2
            for term in whole}  # DDP averages the ranks' scaled gradients
-    if seq2item == "full":
+    if seq2item in ("full", "catalogue"):  # per-sample terms: the two slices give the whole batch's
         torch.testing.assert_close(ddp["rec"], whole["rec"])
     one = DSSRec.from_context(ModelContext.from_split(split), hidden_size=8, split_points="one")
     drawn = one.training_batch(split.train_batch(np.arange(24)), torch.Generator().manual_seed(0))

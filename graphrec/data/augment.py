@@ -42,7 +42,7 @@ from torch import Tensor
 Augmentation = Callable[[Tensor, torch.Generator | None], Tensor]
 """An operation ``(input_ids (B, L), generator) -> (B, L)`` as built by :meth:`AugmentConfig.build`."""
 
-OPERATIONS = ("crop", "mask", "reorder", "insert", "substitute", "item_shuffle")
+OPERATIONS = ("crop", "mask", "reorder", "insert", "substitute", "item_shuffle", "span_crop", "random_insert")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -320,6 +320,73 @@ def insert(input_ids: Tensor, ratio: float, similar_items: Tensor,
     return _right_align(both, length)
 
 
+def span_crop(input_ids: Tensor, ratio: float, generator: torch.Generator | None = None) -> Tensor:
+    """S4Rec's crop (its Appendix A, Eq. 16): a contiguous span of ``floor(ratio * n)`` items is removed.
+
+    .. math::
+
+        s^{crop} = [v_1, \\dots, v_{l}, v_{l + l_c + 1}, \\dots, v_n], \\qquad
+        l_c = \\min(\\lfloor \\delta n \\rfloor, n - 1)
+
+    with the span's start ``l`` uniform over the ``n - l_c`` spans that leave the newest item
+    in place (the prefix and the suffix are kept, unlike CL4SRec's :func:`crop`, which keeps
+    one window).
+
+    Args:
+        input_ids: ``(B, L)`` left-padded item ids.
+        ratio: :math:`\\delta \\in [0, 1]` (the paper's 0.8).
+        generator: random generator.
+
+    Returns:
+        ``(B, L)`` left-padded batch of ``n - l_c`` items per non-empty row.
+    """
+    _check_batch(input_ids)
+    _check_ratio(ratio, "span_crop")
+    length = input_ids.shape[1]
+    real = input_ids > 0  # (B, L)
+    n = real.sum(dim=1)  # (B,)
+    size = torch.minimum(_counts(ratio, n, length), (n - 1).clamp_min(0))  # (B,) l_c
+    start = _window_start((n - 1).clamp_min(0), size, generator)  # (B,) uniform in [0, n - 1 - l_c]
+    offset = torch.arange(length, device=input_ids.device).unsqueeze(0) - (length - n).unsqueeze(1)  # (B, L)
+    removed = real & (offset >= start.unsqueeze(1)) & (offset < (start + size).unsqueeze(1))  # (B, L)
+    return _right_align(input_ids * ~removed, length)
+
+
+def random_insert(input_ids: Tensor, ratio: float, item_pool: Tensor,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """S4Rec's insert (its Appendix A, Eq. 18): items of other users' histories at random places.
+
+    Before each of ``floor(ratio * n)`` random items of a row an item drawn uniformly from
+    ``item_pool`` is inserted; with the pool holding every training interaction, an item is
+    drawn as often as it occurs in the training histories. The newest ``L`` items are kept.
+
+    Args:
+        input_ids: ``(B, L)`` left-padded item ids.
+        ratio: insert rate in ``[0, 1]``.
+        item_pool: ``(P,)`` int64 items to draw from (``P >= 1``, ids ``>= 1``).
+        generator: random generator.
+
+    Returns:
+        ``(B, L)`` left-padded batch of ``min(L, n + floor(ratio * n))`` items per row.
+    """
+    _check_batch(input_ids)
+    _check_ratio(ratio, "random_insert")
+    if item_pool.dim() != 1 or item_pool.numel() == 0 or bool((item_pool < 1).any()):
+        raise ValueError("item_pool must be a non-empty 1-D tensor of item ids >= 1")
+    bsz, length = input_ids.shape
+    chosen = _chosen_positions(input_ids, ratio, generator)  # (B, L)
+    u = _uniform((bsz, length), generator, input_ids.device)  # (B, L)
+    pool = item_pool.to(input_ids.device)
+    picked = pool[(u * pool.numel()).long().clamp_max(pool.numel() - 1)] * chosen  # (B, L)
+    both = torch.stack([picked, input_ids], dim=2).reshape(bsz, 2 * length)  # (B, 2L) inserted item first
+    return _right_align(both, length)
+
+
+def _missing_pool(input_ids: Tensor, generator: torch.Generator | None) -> Tensor:
+    raise ValueError("the 'random_insert' augmentation draws from the training items: build the model "
+                     "with from_context (or pass item_pool)")
+
+
 # ----------------------------------------------------------------------------- composites
 
 
@@ -381,6 +448,8 @@ class AugmentConfig:
         reorder_ratio: :math:`\\beta` of :func:`reorder`.
         insert_ratio: rate of :func:`insert`.
         substitute_ratio: rate of :func:`substitute`.
+        span_crop_ratio: :math:`\\delta` of :func:`span_crop` (S4Rec's 0.8).
+        random_insert_ratio: rate of :func:`random_insert` (S4Rec gives none; 0.2).
     """
 
     operations: tuple[str, ...] = ("crop", "mask", "reorder")
@@ -389,6 +458,8 @@ class AugmentConfig:
     reorder_ratio: float = 0.2
     insert_ratio: float = 0.4
     substitute_ratio: float = 0.1
+    span_crop_ratio: float = 0.8
+    random_insert_ratio: float = 0.2
 
     def __post_init__(self) -> None:
         if isinstance(self.operations, str):
@@ -399,7 +470,7 @@ class AugmentConfig:
         unknown = [name for name in self.operations if name not in OPERATIONS]
         if unknown:
             raise ValueError(f"unknown augmentation(s) {unknown}; valid: {list(OPERATIONS)}")
-        for name in ("crop", "mask", "reorder", "insert", "substitute"):
+        for name in ("crop", "mask", "reorder", "insert", "substitute", "span_crop", "random_insert"):
             _check_ratio(getattr(self, f"{name}_ratio"), name)
 
     @classmethod
@@ -419,14 +490,20 @@ class AugmentConfig:
     def needs_similar_items(self) -> bool:
         return "insert" in self.operations or "substitute" in self.operations
 
-    def build(self, mask_id: int | None = None,
-              similar_items: Tensor | None = None) -> tuple[Augmentation, ...]:
+    @property
+    def needs_item_pool(self) -> bool:
+        return "random_insert" in self.operations
+
+    def build(self, mask_id: int | None = None, similar_items: Tensor | None = None,
+              item_pool: Tensor | None = None) -> tuple[Augmentation, ...]:
         """The configured operations as callables ``(input_ids, generator) -> (B, L)``.
 
         Args:
             mask_id: mask token, required when ``mask`` is configured.
             similar_items: ``(N + 1, k)`` table, required when ``insert`` or
                 ``substitute`` is configured.
+            item_pool: ``(P,)`` training interactions' items for ``random_insert``; without it
+                that operation raises when it is applied.
         """
         if self.needs_mask_id and mask_id is None:
             raise ValueError("the 'mask' augmentation needs mask_id (e.g. num_items + 1)")
@@ -444,6 +521,12 @@ class AugmentConfig:
                 return lambda x, g: reorder(x, self.reorder_ratio, g)
             if name == "item_shuffle":
                 return item_shuffle
+            if name == "span_crop":
+                return lambda x, g: span_crop(x, self.span_crop_ratio, g)
+            if name == "random_insert":
+                if item_pool is None:
+                    return _missing_pool
+                return lambda x, g: random_insert(x, self.random_insert_ratio, item_pool, g)
             assert similar_items is not None
             if name == "insert":
                 return lambda x, g: insert(x, self.insert_ratio, similar_items, g)

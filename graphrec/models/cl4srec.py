@@ -29,18 +29,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
 from graphrec.data.augment import AugmentConfig, two_views
 from graphrec.data.batch import SeqBatch
 from graphrec.losses import next_item_loss, nt_xent
+from graphrec.models.base import SequentialRecommender
 from graphrec.models.config import ModelConfig
 from graphrec.models.sasrec import SASRec, SASRecConfig
 from graphrec.nn.embedding import SequenceEmbedding, leading_padding, trim_left_padding
 from graphrec.nn.pooling import POOLINGS, pool_sequence
+
+if TYPE_CHECKING:
+    from graphrec.models.context import ModelContext
 
 SIMILARITIES = ("dot", "cos")
 
@@ -140,14 +146,23 @@ class CL4SRec(SASRec):
     Config: ClassVar[type[ModelConfig]] = CL4SRecConfig
     config: CL4SRecConfig
 
-    def __init__(self, num_items: int, config: CL4SRecConfig | None = None, **options: Any) -> None:
+    def __init__(self, num_items: int, config: CL4SRecConfig | None = None, *,
+                 item_pool: npt.ArrayLike | None = None, **options: Any) -> None:
         config = self.make_config(config, options)
         super().__init__(num_items, config)
         # the SASRec table plus the mask token N + 1 (an input only: scoring uses rows 0..N)
         self.embedding = SequenceEmbedding(num_items, config.hidden_size, config.max_len, config.dropout,
                                            config.init_std, mask_token=True)
         self.supports_packing = False  # views live in extras, which packed rows cannot carry
-        self.operations = config.augment.build(mask_id=self.embedding.mask_id)
+        pool = None if item_pool is None else torch.as_tensor(np.asarray(item_pool), dtype=torch.long)
+        self.operations = config.augment.build(mask_id=self.embedding.mask_id, item_pool=pool)
+
+    @classmethod
+    def from_context(cls, ctx: ModelContext, **options: Any) -> SequentialRecommender:
+        """``max_len`` as SASRec; the training interactions' items as the pool of ``random_insert``."""
+        ctx.window_options(options)
+        options.setdefault("item_pool", ctx.training_sequences().items)
+        return cls(ctx.num_items, **options)
 
     def terms(self) -> tuple[str, ...]:
         """``rec`` and ``cl``."""

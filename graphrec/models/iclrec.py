@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy.typing as npt
 from torch import Tensor
 
 from graphrec.data.batch import SeqBatch
@@ -106,9 +107,10 @@ class ICLRec(CL4SRec):
     Config: ClassVar[type[ModelConfig]] = ICLRecConfig
     config: ICLRecConfig
 
-    def __init__(self, num_items: int, config: ICLRecConfig | None = None, **options: Any) -> None:
+    def __init__(self, num_items: int, config: ICLRecConfig | None = None, *,
+                 item_pool: npt.ArrayLike | None = None, **options: Any) -> None:
         config = self.make_config(config, options)
-        super().__init__(num_items, config)
+        super().__init__(num_items, config, item_pool=item_pool)
         self.intents = KMeansIntents(config.num_intents, config.hidden_size, config.kmeans_iters)
 
     def terms(self) -> tuple[str, ...]:

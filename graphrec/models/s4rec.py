@@ -224,9 +224,10 @@ class S4Rec(CL4SRec):
     head: Tensor
 
     def __init__(self, num_items: int, config: S4RecConfig | None = None, *,
-                 train_lengths: npt.ArrayLike | None = None, **options: Any) -> None:
+                 train_lengths: npt.ArrayLike | None = None, item_pool: npt.ArrayLike | None = None,
+                 **options: Any) -> None:
         config = self.make_config(config, options)
-        super().__init__(num_items, config)
+        super().__init__(num_items, config, item_pool=item_pool)
         self.clustering, self.use_csd, self.use_adversarial = VARIANTS[config.variant]
         self.prototypes: Prototypes | KMeansIntents | None = None
         if self.clustering == "online":
@@ -252,6 +253,7 @@ class S4Rec(CL4SRec):
         """``max_len`` as SASRec; ``train_lengths`` (head labels) from the training part unless given."""
         ctx.window_options(options)
         lengths = options.pop("train_lengths", None)
+        options.setdefault("item_pool", ctx.training_sequences().items)
         return cls(ctx.num_items, train_lengths=training_lengths(ctx.split) if lengths is None else lengths,
                    **options)
 

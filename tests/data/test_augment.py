@@ -17,8 +17,10 @@ from graphrec.data.augment import (
     item_shuffle,
     mask,
     random_augment,
+    random_insert,
     random_prefixes,
     reorder,
+    span_crop,
     substitute,
     two_views,
 )
@@ -34,6 +36,7 @@ BATCH = torch.tensor([
 ])
 NUM_ITEMS = 6
 MASK_ID = NUM_ITEMS + 1
+POOL = torch.tensor([3, 3, 5, 9])  # items of training interactions (random_insert draws from them)
 # correlated items 8..10 only, never the item itself: every substitution / insertion is visible
 SIMILAR = torch.tensor([[0, 0]] + [[8 + i % 3, 8 + (i + 1) % 3] for i in range(1, NUM_ITEMS + 1)]
                        + [[8, 9], [9, 10], [8, 10], [9, 8]])  # rows 7..10 (mask id, extra items)
@@ -62,6 +65,8 @@ OPS: dict[str, Callable[[Tensor, float, torch.Generator], Tensor]] = {
     "insert": lambda x, r, g: insert(x, r, SIMILAR, g),
     "substitute": lambda x, r, g: substitute(x, r, SIMILAR, g),
     "item_shuffle": lambda x, r, g: item_shuffle(x, g),
+    "span_crop": lambda x, r, g: span_crop(x, r, g),
+    "random_insert": lambda x, r, g: random_insert(x, r, POOL, g),
 }
 
 
@@ -224,7 +229,7 @@ def test_random_augment_draws_one_operation_per_row() -> None:
 
 
 def test_two_views_are_independent_and_valid() -> None:
-    ops = AugmentConfig(operations=OPERATIONS).build(mask_id=MASK_ID, similar_items=SIMILAR)
+    ops = AugmentConfig(operations=OPERATIONS).build(mask_id=MASK_ID, similar_items=SIMILAR, item_pool=POOL)
     v1, v2 = two_views(BATCH.repeat(4, 1), ops, _gen(0))
     assert_valid(v1, BATCH.repeat(4, 1))
     assert_valid(v2, BATCH.repeat(4, 1))
@@ -299,3 +304,35 @@ def test_cpu_generator_drives_a_gpu_batch_identically(name: str) -> None:
     assert gpu.is_cuda and torch.equal(gpu.cpu(), cpu)
     cuda_gen = torch.Generator(device="cuda").manual_seed(5)
     assert_valid(OPS[name](BATCH.cuda(), 0.5, cuda_gen).cpu(), BATCH)
+
+
+# ----------------------------------------------------------------------------- S4Rec's Appendix A
+
+
+def test_span_crop_keeps_the_newest_item_and_removes_exactly_the_share() -> None:
+    rows = torch.tensor([[0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [0] * 11 + [4], [0] * 12])
+    starts = set()
+    for seed in range(40):
+        out = span_crop(rows, 0.5, _gen(seed))
+        kept = _real(out[0])
+        removed = [v for v in range(1, 11) if v not in kept]
+        assert len(removed) == 5 and kept[-1] == 10  # floor(.5 * 10) items removed, the newest kept
+        assert removed == list(range(removed[0], removed[0] + 5))  # one contiguous span
+        assert kept == sorted(kept)  # the rest in order: prefix then suffix
+        starts.add(removed[0])
+        assert out[1].tolist() == rows[1].tolist() and out[2].tolist() == rows[2].tolist()
+    assert starts == {1, 2, 3, 4, 5}  # every span that leaves the newest item is drawn
+    most = _real(span_crop(rows, 1.0, _gen(0))[0])
+    assert most == [10]  # at most n - 1 items go
+
+
+def test_random_insert_only_adds_training_items() -> None:
+    pool = torch.tensor([7, 7, 8])  # the training interactions' items
+    rows = torch.tensor([[0, 0, 0, 0, 0, 1, 2, 3, 4, 5], [0] * 9 + [6]])
+    out = random_insert(rows, 0.4, pool, torch.Generator().manual_seed(0))
+    first = [int(v) for v in out[0] if v > 0]
+    assert len(first) == 5 + 2 and [v for v in first if v < 7] == [1, 2, 3, 4, 5]
+    assert set(first) - {1, 2, 3, 4, 5} <= {7, 8}
+    assert [int(v) for v in out[1] if v > 0] == [6]  # floor(.4 * 1) = 0 inserts
+    with pytest.raises(ValueError, match="item_pool"):
+        random_insert(rows, 0.4, torch.tensor([0]))

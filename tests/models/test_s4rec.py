@@ -156,3 +156,27 @@ def test_every_variant_trains_two_epochs(split: LeaveOneOutSplit, variant: str) 
     for record in result["history"]:
         assert {k[5:] for k in record if k.startswith("loss/")} == TERMS[variant]
         assert all(np.isfinite(record[f"loss/{t}"]) for t in TERMS[variant])
+
+
+def test_appendix_a_views_train_through_the_context() -> None:
+    from graphrec.data.load import load_dataset
+    from graphrec.data.loo import LeaveOneOutSplit
+    from graphrec.models.context import ModelContext
+    from graphrec.models.s4rec import S4Rec
+
+    split = LeaveOneOutSplit.build(load_dataset("synthetic", num_users=40, num_items=30), max_len=10)
+    augment = {"operations": ["span_crop", "mask", "reorder", "random_insert"], "span_crop_ratio": 0.8}
+    model = S4Rec.from_context(ModelContext.from_split(split), hidden_size=8, augment=augment,
+                               num_prototypes=4)
+    batch = model.training_batch(split.train_batch(np.arange(16)), torch.Generator().manual_seed(0))
+    pool = set(split.train_inputs[split.train_inputs > 0].tolist()) | set(
+        split.train_targets[split.train_targets > 0].tolist())
+    for view in (batch.extras["view1"], batch.extras["view2"]):
+        extra = set(view[view > 0].tolist()) - set(batch.input_ids[batch.input_ids > 0].tolist())
+        assert extra <= pool | {model.mask_id}  # inserted items come from the training histories
+    terms = model.loss_terms(batch)
+    assert all(torch.isfinite(v) for v in terms.values())
+    alone = S4Rec(30, hidden_size=8, augment=augment, num_prototypes=4)  # without the context: no pool
+    with pytest.raises(ValueError, match="random_insert"):
+        for seed in range(8):  # some row draws random_insert
+            alone.training_batch(split.train_batch(np.arange(16)), torch.Generator().manual_seed(seed))

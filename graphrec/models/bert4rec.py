@@ -54,14 +54,16 @@ if TYPE_CHECKING:
 
 
 def cloze_mask(sequence: Tensor, ratio: float, mask_id: int, generator: torch.Generator | None = None,
-               last_ratio: float = 0.0) -> tuple[Tensor, Tensor]:
+               last_ratio: float = 0.0, max_predictions: int = 0) -> tuple[Tensor, Tensor]:
     """Mask random items of every left-padded row for the Cloze task.
 
     Row ``b`` with ``n > 0`` real items gets
     :math:`m = \\min(n, \\max(1, \\lfloor \\rho n + \\tfrac12 \\rfloor))` distinct positions,
     uniform over its real positions, replaced by ``mask_id`` (the count of the released
     BERT4Rec code, ``max(1, round(n * masked_lm_prob))``, rounded half up).
-    With probability ``last_ratio`` a row instead masks only its newest item.
+    With probability ``last_ratio`` a row instead masks only its newest item;
+    ``max_predictions > 0`` caps :math:`m` (the released code's ``max_predictions_per_seq``,
+    20 in Petrov & Macdonald's replicable recipe).
 
     Args:
         sequence: ``(B, L)`` left-padded item ids.
@@ -69,6 +71,7 @@ def cloze_mask(sequence: Tensor, ratio: float, mask_id: int, generator: torch.Ge
         mask_id: the mask token (``> 0``, e.g. ``N + 1``).
         generator: random generator (draws on its device, moved to the batch).
         last_ratio: share of rows that mask only their last item (default 0).
+        max_predictions: at most this many masked positions per row (default 0: no cap).
 
     Returns:
         ``(masked (B, L), targets (B, L))``: the masked rows, and the original item at
@@ -89,6 +92,8 @@ def cloze_mask(sequence: Tensor, ratio: float, mask_id: int, generator: torch.Ge
     sizes = torch.arange(length + 1, dtype=torch.float64)  # (L + 1,) every possible n, exact in double
     table = torch.floor(ratio * sizes + 0.5).long().clamp_min(1)  # (L + 1,)
     count = torch.minimum(table.to(device)[n], n)  # (B,) m, 0 for empty rows
+    if max_predictions > 0:
+        count = count.clamp_max(max_predictions)
     keys = torch.rand((bsz, length), generator=generator, device=draw_device).to(device)  # (B, L)
     keys = keys.masked_fill(~real, 2.0)  # padding ranks last
     order = keys.argsort(dim=1, stable=True)  # (B, L)
@@ -119,6 +124,8 @@ class BERT4RecConfig(ModelConfig):
         mask_ratio: Cloze mask proportion :math:`\\rho` (default 0.2; the paper uses 0.6 on
             Beauty, 0.4 on Steam, 0.2 on MovieLens).
         mask_last_ratio: share of training rows that mask only their newest item (default 0).
+        max_predictions: at most this many masked positions per row (default 0: no cap;
+            Petrov & Macdonald's replicable recipe uses 20).
         init_std: std of the normal item/position initialisation (default 0.02).
         ffn_multiplier: feed-forward width as a multiple of ``D`` (default 4, as BERT).
         activation: feed-forward activation (default ``"gelu"``, as BERT).
@@ -133,6 +140,7 @@ class BERT4RecConfig(ModelConfig):
     max_len: int = 50
     mask_ratio: float = 0.2
     mask_last_ratio: float = 0.0
+    max_predictions: int = 0
     init_std: float = 0.02
     ffn_multiplier: int = 4
     activation: str = "gelu"
@@ -142,6 +150,8 @@ class BERT4RecConfig(ModelConfig):
         super().validate()
         if not 0.0 < self.mask_ratio <= 1.0:
             raise ValueError(f"model.mask_ratio must lie in (0, 1], got {self.mask_ratio}")
+        if self.max_predictions < 0:
+            raise ValueError(f"model.max_predictions must be >= 0 (0: no cap), got {self.max_predictions}")
         if not 0.0 <= self.mask_last_ratio <= 1.0:
             raise ValueError(f"model.mask_last_ratio must lie in [0, 1], got {self.mask_last_ratio}")
 
@@ -235,7 +245,7 @@ class BERT4Rec(SequentialRecommender):
             raise ValueError("BERT4Rec needs training rows whose last column has a target")
         sequence = torch.cat([batch.input_ids[:, 1:], last], dim=1)  # (B, L) last L training items
         masked, targets = cloze_mask(sequence, self.config.mask_ratio, self.mask_id, generator,
-                                     self.config.mask_last_ratio)
+                                     self.config.mask_last_ratio, self.config.max_predictions)
         batch.extras["cloze_ids"], batch.extras["cloze_targets"] = masked, targets
         return batch
 

@@ -68,6 +68,8 @@ class ICLRecConfig(CL4SRecConfig):
         false_negative_mitigation: drop same-intent rows from each other's negatives (FNM).
         kmeans_iters: Lloyd iterations per epoch (default 20).
         kmeans_batch_size: rows per forward pass while collecting representations.
+        normalize_intents: contrast with unit-length centroids (the released code normalises
+            its faiss centroids; default False keeps them as fitted).
     """
 
     cl_representation: str = "concat"
@@ -77,6 +79,7 @@ class ICLRecConfig(CL4SRecConfig):
     false_negative_mitigation: bool = False
     kmeans_iters: int = 20
     kmeans_batch_size: int = 1024
+    normalize_intents: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -111,7 +114,8 @@ class ICLRec(CL4SRec):
                  item_pool: npt.ArrayLike | None = None, **options: Any) -> None:
         config = self.make_config(config, options)
         super().__init__(num_items, config, item_pool=item_pool)
-        self.intents = KMeansIntents(config.num_intents, config.hidden_size, config.kmeans_iters)
+        self.intents = KMeansIntents(config.num_intents, config.hidden_size, config.kmeans_iters,
+                                     normalize_vectors=config.normalize_intents)
 
     def terms(self) -> tuple[str, ...]:
         """``rec``, ``cl`` and ``intent``."""
@@ -138,7 +142,7 @@ class ICLRec(CL4SRec):
         terms = {"rec": states.rec, "cl": self.contrastive_loss(z1, z2)}
         z = pool_sequence(states.hidden, states.valid, config.intent_representation).detach()  # (B, D)
         intent_ids = self.intents.assign(z)  # (B,) nearest intent
-        c = self.intents.centroids[intent_ids]  # (B, D) c_u
+        c = self.intents.vectors()[intent_ids]  # (B, D) c_u
         v1, v2 = states.pooled_views(config.intent_representation)  # (B, D) each
         groups = intent_ids if config.false_negative_mitigation else None
         normalize = config.cl_similarity == "cos"

@@ -77,13 +77,16 @@ class KMeansIntents(nn.Module):
 
     ``normalize=True`` fits and assigns on the unit sphere (rows of ``z`` normalised,
     centroids renormalised after fitting, nearest = most cosine-similar), the space
-    of S4Rec's prototypes.
+    of S4Rec's prototypes. ``normalize_vectors=True`` keeps the Euclidean fit and
+    assignment but hands out unit-length intent vectors (:meth:`vectors`), as the released
+    ICLRec code normalises its faiss centroids before contrasting with them.
 
     Args:
         num_intents: ``K``.
         hidden_size: ``D`` of the representations clustered.
         num_iters: Lloyd iterations per refit (default 20).
         normalize: cluster on the unit sphere (default False: Euclidean, as ICLRec's faiss).
+        normalize_vectors: :meth:`vectors` returns the centroids scaled to unit length.
 
     Attributes:
         centroids: ``(K, D)`` buffer (zeros until the first :meth:`refit`).
@@ -97,8 +100,9 @@ class KMeansIntents(nn.Module):
     fitted: Tensor
 
     def __init__(self, num_intents: int, hidden_size: int, num_iters: int = 20,
-                 normalize: bool = False) -> None:
+                 normalize: bool = False, normalize_vectors: bool = False) -> None:
         super().__init__()
+        self.normalize_vectors = bool(normalize_vectors)
         if num_intents < 2:
             raise ValueError(f"num_intents must be >= 2, got {num_intents}")
         self.num_iters = int(num_iters)
@@ -116,6 +120,10 @@ class KMeansIntents(nn.Module):
 
     def forward(self) -> Tensor:
         return self.centroids  # (K, D)
+
+    def vectors(self) -> Tensor:
+        """``(K, D)`` the intent vectors a loss uses (unit length with ``normalize_vectors``)."""
+        return F.normalize(self.centroids, dim=-1) if self.normalize_vectors else self.centroids
 
     @torch.no_grad()
     def refit(self, reps: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -127,3 +127,11 @@ def test_trains_two_epochs_with_the_generic_trainer() -> None:
                      evaluator=loo_evaluator(split)).fit()
     assert len(result["history"]) == 2 and all(np.isfinite(r["loss/rec"]) for r in result["history"])
     assert model.loss_unit("rec", split.train_batch(np.arange(2))) == "masked"
+
+
+def test_cloze_mask_caps_the_predictions_per_row() -> None:
+    rows = torch.arange(1, 41).unsqueeze(0).repeat(3, 1)  # 40 items per row
+    masked, targets = cloze_mask(rows, 0.6, 99, torch.Generator().manual_seed(0), max_predictions=20)
+    assert ((targets > 0).sum(dim=1) == 20).all()  # round(.6 * 40) = 24, capped at 20
+    _, uncapped = cloze_mask(rows, 0.6, 99, torch.Generator().manual_seed(0))
+    assert ((uncapped > 0).sum(dim=1) == 24).all()

@@ -64,3 +64,15 @@ def test_pool_sequence_last_mean_concat() -> None:
     assert pool_sequence(states, valid, "concat").tolist() == [[0, 0, 1, 2, 3, 4], [5, 5, 6, 6, 7, 8]]
     with pytest.raises(ValueError, match="unknown pooling"):
         pool_sequence(states, valid, "max")
+
+
+def test_kmeans_intents_hand_out_unit_vectors_but_assign_by_euclidean_distance() -> None:
+    plain = KMeansIntents(2, 2)
+    unit = KMeansIntents(2, 2, normalize_vectors=True)
+    centroids = torch.tensor([[3.0, 0.0], [0.0, 0.5]])
+    for module in (plain, unit):
+        module.centroids.copy_(centroids)
+    z = torch.tensor([[0.4, 0.3]])  # nearer (Euclidean) to (0, .5) although more aligned with (3, 0)
+    assert plain.assign(z).tolist() == unit.assign(z).tolist() == [1]
+    torch.testing.assert_close(plain.vectors(), centroids)
+    torch.testing.assert_close(unit.vectors(), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))

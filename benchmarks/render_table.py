@@ -88,6 +88,12 @@ def _seconds_to_best(record: dict) -> float:
     return float(record.get("train_seconds", 0.0))
 
 
+def _to_best(record: dict) -> str:
+    """Training minutes up to the best epoch, marked "(loaded)" when the run shared its cores."""
+    flag = " (loaded)" if made_under_load(record) else ""
+    return f"{_seconds_to_best(record) / 60:.1f} min{flag}"
+
+
 def render(records: list[dict], model: str | None = None) -> str:
     """The leave-one-out table (of one ``model``'s records and paper rows, or of all)."""
     head = ("| dataset | model | loss | protocol | history | " + " | ".join(METRICS)
@@ -102,12 +108,11 @@ def render(records: list[dict], model: str | None = None) -> str:
         for r in (r for r in order if r["dataset"] == dataset):
             for masked in (True, False):
                 metrics = r["test"]["masked" if masked else "unmasked"]
-                minutes = _seconds_to_best(r) / 60
                 lines.append(
                     f"| {dataset} | {r['model']} | {r.get('label', '')} | {r['protocol']} | "
                     f"{'masked' if masked else 'unmasked'} | "
                     + " | ".join(_fmt(metrics.get(m)) for m in METRICS)
-                    + f" | {r.get('best_epoch', '')} / {r.get('epochs', '')} | {minutes:.1f} min"
+                    + f" | {r.get('best_epoch', '')} / {r.get('epochs', '')} | {_to_best(r)}"
                     f" | `{r['name']}.json` |"
                 )
         for table, label, source in references:
@@ -133,11 +138,10 @@ def render_user(records: list[dict], model: str | None = None) -> str:
     for dataset in datasets:
         for r in (r for r in order if r["dataset"] == dataset):
             metrics = {**r["test"]["unmasked"], **(r.get("test_beyond", {}).get("unmasked") or {})}
-            minutes = _seconds_to_best(r) / 60
             lines.append(
                 f"| {dataset} | {r['model']} | {r.get('label', '')} | "
                 + " | ".join(_fmt(metrics.get(m)) for m in USER_METRICS)
-                + f" | {r.get('best_epoch', '')} / {r.get('epochs', '')} | {minutes:.1f} min"
+                + f" | {r.get('best_epoch', '')} / {r.get('epochs', '')} | {_to_best(r)}"
                 f" | `{r['name']}.json` |"
             )
         for (ref_model, ref_dataset), ref in sorted(HPCL4SR_TABLE2.items()):
@@ -384,7 +388,10 @@ LOO_INTRO = """# Results: leave-one-out
 
 Test split, leave-one-out, ranking all items, ties counted against the target. "masked" rows
 exclude the user's earlier items from the ranking, as the code behind the published numbers
-does; "unmasked" rows do not. "paper" rows are S4Rec (WWW 2024) Table 2 on exactly this data;
+does; "unmasked" rows do not. "training to best" sums the training seconds of the epochs up to
+the best one; "(loaded)" marks a run that shared the machine's cores (its load average above
+the core count), whose minutes overstate what the model costs. "paper" rows are S4Rec (WWW 2024)
+Table 2 on exactly this data;
 "released log" rows are the strongest released runs on the same data (their code masks
 history by zeroing scores). Reproduce a row with the `command` stored in its record
 (`benchmarks/results/NAME.json`); `bash benchmarks/run_all.sh` runs them all.

@@ -177,3 +177,21 @@ def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path) -> None:
     assert main([*base, "--epochs", "1"]) == 0
     (out / "result.json").unlink()  # as if interrupted after the epoch
     assert main([*base, "--epochs", "2", "--resume", "model.variant=full"]) == 0
+
+
+def test_a_best_checkpoint_copied_over_last_is_named_on_resume(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    base = ["train", "--out", str(out), "--data", "synthetic", "--no-progress", *TINY]
+    assert main([*base, "--epochs", "1"]) == 0
+    (out / "result.json").unlink()
+    shutil.copy(out / "checkpoints" / "best.pt", out / "checkpoints" / "last.pt")
+    _fails(capsys, [*base, "--epochs", "2", "--resume"], "last.pt", "best.pt copied over it")
+
+
+@pytest.mark.parametrize("override", ["train.lr=1e300", "train.lr=inf", "train.weight_decay=nan"])
+def test_learning_rates_out_of_range_are_one_line(override: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override],
+           override.split("=")[0].split(".")[1])
+    assert not (tmp_path / "o").exists()

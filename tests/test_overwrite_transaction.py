@@ -60,7 +60,8 @@ def test_overwrite_refuses_to_delete_a_users_file(finished: Path, capsys: pytest
 def test_an_overwrite_that_fails_puts_the_old_run_back(finished: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     before = _snapshot(finished)
-    assert main(_train(finished, "--overwrite", "train.lr=inf")) == 2  # the first step's loss is not finite
+    # a weight for a term the model never returns: refused once training has begun
+    assert main(_train(finished, "--overwrite", "train.loss_weights={nosuch: 1.0}")) == 2
     capsys.readouterr()
     assert _snapshot(finished) == before
     assert not list(finished.parent.glob(".done.replaced-*"))
@@ -74,7 +75,7 @@ def test_an_overwrite_that_succeeds_replaces_the_run_and_leaves_nothing_aside(fi
 
 
 def test_a_failed_start_leaves_no_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_train(tmp_path / "new", "train.lr=inf")) == 2
+    assert main(_train(tmp_path / "new", "train.loss_weights={nosuch: 1.0}")) == 2
     capsys.readouterr()
     assert not (tmp_path / "new").exists()
 

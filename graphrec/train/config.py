@@ -8,6 +8,7 @@ closest one; values given as strings (``lr=1e-3``) are coerced to the field's ty
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,8 +117,11 @@ class TrainConfig:
         for name in ("batch_size", "eval_batch_size", "eval_every", "max_len"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0")
-        if self.lr <= 0:
-            problems.append("lr must be > 0")
+        if not 0 < self.lr <= 1e6:
+            problems.append(f"lr must lie in (0, 1e6], got {self.lr}")
+        for name in ("weight_decay", "grad_clip", "warmup_epochs"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) > 1e6:
+                problems.append(f"{name} must be finite and at most 1e6, got {getattr(self, name)}")
         if not 0 <= self.seed < 2**63:
             problems.append(f"seed must lie in [0, 2^63), got {self.seed}")
         if self.samples not in TRAIN_SAMPLES:

@@ -69,6 +69,9 @@ from graphrec.train.optim import build_optimizer, build_scheduler
 from graphrec.train.resume import check_resumable
 from graphrec.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
+#: what a ``last.pt`` holds beyond the weights, all needed to continue a run exactly
+RESUME_KEYS = ("optimizer", "epoch", "best_metric", "best_epoch", "bad_evals", "history", "best_model", "rng")
+
 #: ``(model, which) -> metrics``; ``which`` is "valid" or "test"; must return ``config.metric``
 Evaluator = Callable[[SequentialRecommender, str], dict[str, Any]]
 
@@ -186,6 +189,11 @@ class Trainer:
             last = self.checkpoint_dir / LAST if self.checkpoint_dir else None
             if cfg.resume and last is not None and last.is_file():
                 saved = load_checkpoint(last)
+                missing = [key for key in RESUME_KEYS if key not in saved]
+                if missing:
+                    raise ValueError(f"{last}: holds no {', '.join(missing)} state, so training cannot "
+                                     f"continue from it (a {BEST} copied over it?); resume needs the "
+                                     f"{LAST} the run wrote, or start over with --overwrite")
                 check_resumable(saved, cfg.to_dict(), self.metadata, str(last))
                 self.model.on_fit_start(self._hook_state(0, resumed=True))
                 self._restore(saved)

@@ -27,6 +27,8 @@ examples:
   graphrec evaluate runs/beauty --split test --mask-history
   graphrec compare --a runs/s4rec_s1 runs/s4rec_s2 --b runs/sasrec_s1 runs/sasrec_s2
   graphrec recommend runs/beauty --users 0 1 2 --top 10
+  graphrec export runs/beauty --out exports/beauty
+  graphrec serve exports/beauty --port 8000        # needs the serve extra
   graphrec graph stats --data data/beauty
   graphrec models
 """
@@ -326,6 +328,55 @@ def _run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ export / serve
+def _add_serving(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser(
+        "export", help="write a trained run as a self-contained folder to serve from",
+        description="Write the run's best weights, its prepared dataset, the item table (.npy), the "
+                    "item names and a manifest with every file's SHA-256 to a new folder (written to "
+                    "a temporary sibling, then renamed into place).",
+        epilog="examples:\n  graphrec export runs/beauty --out exports/beauty\n"
+               "  graphrec export runs/beauty --out exports/beauty --faiss --overwrite",
+        formatter_class=_formatter)
+    export.add_argument("run", help="run folder (its best.pt) or checkpoint file")
+    export.add_argument("--out", type=Path, required=True, help="the export folder (new, or one made by "
+                        "graphrec export with --overwrite)")
+    export.add_argument("--faiss", action="store_true", help="also write an exact faiss index of the items")
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
+    export.set_defaults(handler=_run_export)
+    serve = sub.add_parser(
+        "serve", help="serve recommendations from an export over HTTP (serve extra)",
+        description="POST /recommend {\"items\": [...] | \"user\": \"...\", \"k\": 10, "
+                    "\"include_history\": false} -> {\"items\": [{\"item\", \"score\"}]}; GET /health.",
+        epilog="examples:\n  graphrec serve exports/beauty --port 8000\n"
+               "  curl -s localhost:8000/recommend -H 'content-type: application/json' "
+               "-d '{\"items\": [\"12\", \"7\"], \"k\": 5}'",
+        formatter_class=_formatter)
+    serve.add_argument("export", type=Path, help="a folder written by graphrec export")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int_in_range(1, 65535), default=8000)
+    serve.add_argument("--max-batch", type=int_in_range(1, 4096), default=64,
+                       help="most concurrent requests scored in one forward pass (default 64)")
+    serve.add_argument("--max-wait-ms", type=float, default=5.0,
+                       help="how long a request waits for others to batch with (default 5)")
+    serve.set_defaults(handler=_run_serve)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from graphrec.serving.export import export_run
+
+    out = export_run(args.run, args.out, overwrite=args.overwrite, with_faiss=args.faiss)
+    print(f"exported {args.run} to {out}")
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from graphrec.serving.service import serve
+
+    serve(args.export, args.host, args.port, args.max_batch, args.max_wait_ms)
+    return 0
+
+
 # ------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -341,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     add_analyze(sub, _formatter)
     _add_recommend(sub)
+    _add_serving(sub)
     try:
         from graphrec.graph.cli import add_graph_commands
     except ImportError:

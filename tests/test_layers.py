@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),
     ("experiment",),
     ("analysis",),
+    ("serving",),
     ("cli", "__main__"),
 ]
 

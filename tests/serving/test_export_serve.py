@@ -133,3 +133,37 @@ def test_concurrent_requests_are_batched_and_answered_as_alone(exported: tuple[P
         assert [x["item"] for x in a["items"]] == [x["item"] for x in b["items"]]
         assert [x["score"] for x in a["items"]] == pytest.approx([x["score"] for x in b["items"]], rel=1e-5)
     assert max(app.state.batcher.batch_sizes) > 1  # some requests shared a forward pass
+
+
+def test_a_real_server_on_localhost_starts_answers_and_stops(exported: tuple[Path, Path]) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "graphrec", "serve", str(exported[1]), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{url}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        answer = httpx.post(f"{url}/recommend", json={"items": ["1", "2"], "k": 3}, timeout=10)
+        assert answer.status_code == 200 and len(answer.json()["items"]) == 3
+        bad = httpx.post(f"{url}/recommend", json={"items": ["nope"]}, timeout=10)
+        assert bad.status_code == 422 and "nope" in bad.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

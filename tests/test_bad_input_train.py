@@ -79,7 +79,7 @@ def test_configured_outputs_stay_inside_the_run(tmp_path: Path, capsys: pytest.C
 
 @pytest.mark.parametrize("change, needle", [
     (["train.lr=0.05"], "train.lr: 0.001 -> 0.05"),
-    (["model.hidden_size=16"], "model_options.hidden_size"),
+    (["model.hidden_size=16"], "model.hidden_size: "),
     (["data_options.seed=5"], "data_checksum"),
     (["--protocol", "user"], "protocol"),
 ])

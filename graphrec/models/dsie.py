@@ -80,6 +80,10 @@ from graphrec.nn.transformer import CausalTransformerEncoder
 #: where the batch step puts the item-shuffled view of each prefix
 SHUFFLED_KEY = "shuffled"
 READOUTS = ("aggregate", "interests")
+#: what the local scale clusters: the item vectors, or the global encoder's contextual states
+LOCAL_INPUTS = ("items", "states")
+#: how the inherent preference g enters the prediction
+GLOBAL_PREDICTIONS = ("weights", "add", "gate")
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,14 @@ class DSIEConfig(MultiInterestConfig):
         dropout: dropout of the global encoder.
         orthogonality: add the ``orth`` term when ``K > 1``.
         readout: ``"aggregate"`` or ``"interests"`` (see the module docstring).
+        local_input: what the local scale clusters, ``"items"`` (the history's item vectors)
+            or ``"states"`` (the global encoder's contextual states, the paper's :math:`H_u`;
+            needs ``use_global``).
+        global_prediction: how the inherent preference :math:`g` enters the prediction:
+            ``"weights"`` (only through the aggregation weights :math:`\\beta`),
+            ``"add"`` (:math:`v = g + \\sum_k \\beta_k m_k`) or ``"gate"``
+            (:math:`v = \\sigma(W[g; \\bar m]) \\odot g + (1 - \\sigma(W[g; \\bar m])) \\odot \\bar m`,
+            :math:`\\bar m = \\sum_k \\beta_k m_k`); both need ``use_global``.
     """
 
     use_global: bool = True
@@ -117,6 +129,8 @@ class DSIEConfig(MultiInterestConfig):
     dropout: float = 0.1
     orthogonality: bool = True
     readout: str = "aggregate"
+    local_input: str = "items"
+    global_prediction: str = "weights"
 
     def validate(self) -> None:
         for name in ("temperature", "cl_temperature", "cluster_temperature"):
@@ -124,6 +138,14 @@ class DSIEConfig(MultiInterestConfig):
                 raise ValueError(f"model.{name} must be > 0, got {getattr(self, name)}")
         if self.readout not in READOUTS:
             raise ValueError(f"unknown model.readout {self.readout!r}; valid: {list(READOUTS)}")
+        if self.local_input not in LOCAL_INPUTS:
+            raise ValueError(f"unknown model.local_input {self.local_input!r}; valid: {list(LOCAL_INPUTS)}")
+        if self.global_prediction not in GLOBAL_PREDICTIONS:
+            raise ValueError(f"unknown model.global_prediction {self.global_prediction!r}; "
+                             f"valid: {list(GLOBAL_PREDICTIONS)}")
+        if not self.use_global and (self.local_input != "items" or self.global_prediction != "weights"):
+            raise ValueError("model.local_input=states and model.global_prediction=add|gate need the "
+                             "global scale (model.use_global=True)")
         if self.contrastive and not self.use_global:
             raise ValueError("model.contrastive=True needs the global scale (model.use_global=True)")
 
@@ -168,6 +190,7 @@ class DSIE(MultiInterestRecommender):
             self.resnet = ResNet1d(d, config.num_blocks, config.kernel_size, config.dropout)
             self.attention = CausalTransformerEncoder(d, config.attention_layers, config.num_heads,
                                                       config.dropout, causal=False)
+        self.gate: nn.Linear | None = nn.Linear(2 * d, d) if config.global_prediction == "gate" else None
         self._reset_global()
 
     def _reset_global(self) -> None:
@@ -181,6 +204,8 @@ class DSIE(MultiInterestRecommender):
         if self.resnet is not None and self.attention is not None:
             self.resnet.reset_parameters()
             self.attention.reset_parameters()
+        if self.gate is not None:
+            self.gate.reset_parameters()
 
     def terms(self) -> tuple[str, ...]:
         """The loss terms this configuration returns."""
@@ -192,15 +217,19 @@ class DSIE(MultiInterestRecommender):
         return tuple(names)
 
     # ------------------------------------------------------------------ encoding
-    def inherent_preference(self, input_ids: Tensor) -> Tensor:
-        """``(B, W)`` left-padded ids -> ``(B, D)`` :math:`g_u` (global scale)."""
+    def global_states(self, input_ids: Tensor) -> tuple[Tensor, Tensor]:
+        """``(B, W)`` left-padded ids -> the global states :math:`H_u` ``(B, W, D)`` and ``valid``."""
         if self.resnet is None or self.attention is None:
             raise RuntimeError("this DSIE has no global scale (use_global=False)")
         e, valid = self.embed(input_ids)  # (B, W, D)
         if self.global_position is not None:
             e = e + right_aligned(self.global_position, input_ids.shape[1]) * valid.unsqueeze(-1)  # (B, W, D)
         h = self.resnet(self.global_dropout(e), valid)  # (B, W, D)
-        h = self.attention(h, valid)  # (B, W, D), zero at padding
+        return self.attention(h, valid), valid  # (B, W, D), zero at padding
+
+    def inherent_preference(self, input_ids: Tensor) -> Tensor:
+        """``(B, W)`` left-padded ids -> ``(B, D)`` :math:`g_u` (global scale): the mean state."""
+        h, valid = self.global_states(input_ids)
         count = valid.sum(dim=1, keepdim=True).clamp_min(1).to(h.dtype)  # (B, 1)
         return h.sum(dim=1) / count  # (B, D)
 
@@ -219,10 +248,22 @@ class DSIE(MultiInterestRecommender):
     def forward_parts(self, input_ids: Tensor) -> tuple[Tensor | None, Tensor, Tensor]:
         """``g`` ``(B, D)`` or ``None``, ``m`` ``(B, K, D)`` and ``v`` ``(B, D)`` of a batch of sequences."""
         (input_ids,) = trim_left_padding(input_ids)
-        g = self.inherent_preference(input_ids) if self.use_global else None
-        m = self.local_interests(input_ids)  # (B, K, D)
+        g: Tensor | None = None
+        if self.use_global:
+            h, valid = self.global_states(input_ids)  # (B, W, D)
+            count = valid.sum(dim=1, keepdim=True).clamp_min(1).to(h.dtype)  # (B, 1)
+            g = h.sum(dim=1) / count  # (B, D)
+        if self.config.local_input == "states":  # the config ensures the global scale exists
+            m = self.local(h, valid)  # (B, K, D) from the contextual states H_u
+        else:
+            m = self.local_interests(input_ids)  # (B, K, D) from the item vectors
         beta = self.aggregation_weights(g, m)  # (B, K)
         v = torch.einsum("bk,bkd->bd", beta, m)  # (B, D)
+        if g is not None and self.config.global_prediction == "add":
+            v = g + v
+        elif g is not None and self.gate is not None:
+            gate = torch.sigmoid(self.gate(torch.cat([g, v], dim=-1)))  # (B, D)
+            v = gate * g + (1.0 - gate) * v
         return g, m, v
 
     def encode(self, input_ids: Tensor) -> Tensor:
@@ -259,4 +300,4 @@ class DSIE(MultiInterestRecommender):
                 f"temperature={self.temperature}, readout={self.readout!r}")
 
 
-__all__ = ["DSIE", "READOUTS", "SHUFFLED_KEY", "DSIEConfig"]
+__all__ = ["DSIE", "GLOBAL_PREDICTIONS", "LOCAL_INPUTS", "READOUTS", "SHUFFLED_KEY", "DSIEConfig"]

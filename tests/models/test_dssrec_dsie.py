@@ -441,3 +441,32 @@ def test_dssrec_intentions_cover_more_planted_intents_than_sasrec() -> None:
     print({"sasrec": (cov_sas, jac_sas), "dssrec": (cov_dss, jac_dss)})  # (coverage, Jaccard)
     assert cov_dss > cov_sas + 0.04  # measured 0.639 against 0.556
     assert jac_dss > jac_sas - 0.02  # measured 0.540 against 0.519
+
+
+def test_dsie_global_preference_in_the_prediction_and_local_interests_from_states(data: Any) -> None:
+    from graphrec.data.user_split import UserSplit
+    from graphrec.models.dsie import DSIE
+
+    split = UserSplit.build(data, max_len=10, seed=0)
+    ctx = ModelContext.from_split(split)
+    ids = torch.tensor([[0, 0, 3, 4, 5, 6], [0, 1, 2, 3, 4, 5]])
+    torch.manual_seed(0)
+    plain = DSIE.from_context(ctx, hidden_size=8, num_negatives=8).eval()
+    torch.manual_seed(0)
+    added = DSIE.from_context(ctx, hidden_size=8, num_negatives=8, global_prediction="add").eval()
+    assert isinstance(plain, DSIE) and isinstance(added, DSIE)
+    g, m, v = plain.forward_parts(ids)
+    g2, m2, v2 = added.forward_parts(ids)
+    assert g is not None
+    torch.testing.assert_close(v2, g + v)  # v = g + sum_k beta_k m_k
+    states = DSIE.from_context(ctx, hidden_size=8, num_negatives=8, local_input="states").eval()
+    assert isinstance(states, DSIE)
+    before = states.forward_parts(ids)[1]
+    with torch.no_grad():
+        for p in states.attention.parameters():  # type: ignore[union-attr]
+            p.add_(0.5)
+    assert not torch.allclose(before, states.forward_parts(ids)[1])  # m now depends on H_u
+    gated = DSIE.from_context(ctx, hidden_size=8, num_negatives=8, global_prediction="gate")
+    assert isinstance(gated, DSIE) and gated.gate is not None
+    with pytest.raises(ValueError, match="global scale"):
+        DSIE.from_context(ctx, hidden_size=8, use_global=False, contrastive=False, local_input="states")

@@ -154,6 +154,14 @@ def render_user(records: list[dict], model: str | None = None) -> str:
 
 #: (title, test view, metrics, rows of (label, record-name pattern)); the first row is the reference
 SUMMARIES: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
+    ("Strongest public models, Amazon Beauty, leave-one-out (history masked; the released logs' rows "
+     "are on the leave-one-out page)", "masked",
+     ["HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"], [
+         ("SASRec, full CE", "sasrec_ce_beauty_s20??"),
+         ("BSARec, paper settings", "bsarec_beauty"),
+         ("FMLP-Rec, paper settings", "fmlprec_beauty"),
+         ("CL4SRec, full CE", "cl4srec_ce_beauty"),
+     ]),
     ("S4Rec family, Amazon Beauty, leave-one-out (history masked)", "masked",
      ["HR@5", "HR@20", "NDCG@5", "NDCG@20"], [
          ("S4Rec (full)", "s4rec_beauty_s20??"),

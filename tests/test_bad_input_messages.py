@@ -8,25 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_runs import TINY, fails
 
 from graphrec.cli import main
 from graphrec.data.dataset import SequenceDataset
 from graphrec.data.errors import DataFormatError
 from graphrec.train.checkpoint import load_checkpoint
-
-TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
-        "data_options.num_intents=3", "data_options.mean_length=6", "train.batch_size=32",
-        "model.hidden_size=8", "model.num_layers=1"]
-
-
-def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +31,14 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, capsys: pytest.Cap
     config = tmp_path / "bomb.yaml"
     config.write_text("\n".join(lines) + "\n")
     start = time.perf_counter()
-    _fails(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "o")], str(config), "aliases")
+    fails(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "o")], str(config), "aliases")
     assert time.perf_counter() - start < 10
 
 
 def test_a_config_that_is_not_utf8_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "latin1.yaml"
     config.write_bytes(b"data: synthetic\nmodel: \xff\xfe\n")
-    _fails(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "o")], str(config), "UTF-8")
+    fails(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "o")], str(config), "UTF-8")
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -73,11 +60,11 @@ def test_numbers_are_range_checked_where_they_are_read(argv: list[str], needle: 
 
 def test_a_seed_out_of_range_in_a_config_is_one_line(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), "train.seed=-1"], "seed")
+    fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), "train.seed=-1"], "seed")
 
 
 def test_a_device_graphrec_does_not_run_on_is_one_line(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, ["evaluate", str(run), "--device", "mps"], "mps", "cpu or cuda")
+    fails(capsys, ["evaluate", str(run), "--device", "mps"], "mps", "cpu or cuda")
 
 
 def test_a_json_file_given_as_a_checkpoint_gives_no_unsafe_advice(tmp_path: Path) -> None:
@@ -109,9 +96,9 @@ def test_sequences_file_lines_keep_their_numbers_and_an_empty_sequence_is_refuse
     assert main([*recommend, "--top", "2", "--format", "json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"line1", "line3"}
     sequences.write_text("1 2 3\n,,,\n")
-    _fails(capsys, recommend, f"{sequences}, line 2", "no item")
+    fails(capsys, recommend, f"{sequences}, line 2", "no item")
     sequences.write_bytes(b"1 2 \xff\n")
-    _fails(capsys, recommend, str(sequences), "UTF-8")
+    fails(capsys, recommend, str(sequences), "UTF-8")
 
 
 def test_a_run_copied_without_its_checkpoint_names_the_file(run: Path, tmp_path: Path,
@@ -119,7 +106,7 @@ def test_a_run_copied_without_its_checkpoint_names_the_file(run: Path, tmp_path:
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
     (copy / "checkpoints" / "best.pt").write_text("{}")
-    _fails(capsys, ["evaluate", str(copy)], "best.pt", "not a readable graphrec checkpoint")
+    fails(capsys, ["evaluate", str(copy)], "best.pt", "not a readable graphrec checkpoint")
 
 
 def test_a_text_file_or_a_pickle_given_as_ranks_names_the_file_without_unsafe_advice(tmp_path: Path) -> None:
@@ -149,7 +136,7 @@ def test_compare_refuses_a_per_user_file_changed_after_the_run(run: Path, tmp_pa
     shutil.copytree(run, copy)
     ranks = np.load(copy / "ranks_test_masked.npy")
     np.save(copy / "ranks_test_masked.npy", ranks.astype(np.int64))  # same values, other bytes
-    _fails(capsys, ["compare", "--a", str(copy), "--b", str(run), "--variant", "masked"],
+    fails(capsys, ["compare", "--a", str(copy), "--b", str(run), "--variant", "masked"],
            "ranks_test_masked.npy", "checksum")
 
 
@@ -159,7 +146,7 @@ def test_compare_names_a_result_json_that_is_not_a_result(run: Path, tmp_path: P
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
     (copy / "result.json").write_text(text)
-    _fails(capsys, ["compare", "--a", str(copy), "--b", str(run)], "result.json", needle)
+    fails(capsys, ["compare", "--a", str(copy), "--b", str(run)], "result.json", needle)
 
 
 @pytest.mark.parametrize("override,needle", [
@@ -168,7 +155,7 @@ def test_compare_names_a_result_json_that_is_not_a_result(run: Path, tmp_path: P
 ])
 def test_options_of_the_wrong_kind_or_size_are_one_line(override: str, needle: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override], needle)
+    fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override], needle)
 
 
 def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path) -> None:
@@ -186,12 +173,12 @@ def test_a_best_checkpoint_copied_over_last_is_named_on_resume(tmp_path: Path,
     assert main([*base, "--epochs", "1"]) == 0
     (out / "result.json").unlink()
     shutil.copy(out / "checkpoints" / "best.pt", out / "checkpoints" / "last.pt")
-    _fails(capsys, [*base, "--epochs", "2", "--resume"], "last.pt", "best.pt copied over it")
+    fails(capsys, [*base, "--epochs", "2", "--resume"], "last.pt", "best.pt copied over it")
 
 
 @pytest.mark.parametrize("override", ["train.lr=1e300", "train.lr=inf", "train.weight_decay=nan"])
 def test_learning_rates_out_of_range_are_one_line(override: str, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override],
+    fails(capsys, ["train", "--data", "synthetic", "--out", str(tmp_path / "o"), override],
            override.split("=")[0].split(".")[1])
     assert not (tmp_path / "o").exists()

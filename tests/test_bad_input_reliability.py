@@ -9,35 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_runs import fails, train_argv
 
 from graphrec.cli import error_line, main
 from graphrec.outputs import LOCK
-
-TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
-        "data_options.num_intents=3", "data_options.mean_length=6", "train.batch_size=32",
-        "model.hidden_size=8", "model.num_layers=1"]
-
-
-def _train(out: Path, *extra: str) -> list[str]:
-    flags = [e for e in extra if "=" not in e]
-    overrides = [e for e in extra if "=" in e]
-    return ["train", "--out", str(out), "--epochs", "1", "--data", "synthetic", "--no-progress",
-            *flags, *TINY, *overrides]
-
-
-def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "done"
-    assert main(_train(run)) == 0
+    assert main(train_argv(run)) == 0
     return run
 
 
@@ -50,7 +31,7 @@ def test_overwrite_of_a_folder_in_training_is_refused_before_anything_is_deleted
     before = _snapshot(finished)
     (finished / LOCK).write_text(f"{os.getppid()}\n")  # a live process (this test's parent) holds it
     try:
-        _fails(capsys, _train(finished, "--overwrite"), "another graphrec process")
+        fails(capsys, train_argv(finished, "--overwrite"), "another graphrec process")
         after = _snapshot(finished)
         assert {k: v for k, v in after.items() if k != LOCK} == {k: v for k, v in before.items() if k != LOCK}
     finally:
@@ -60,7 +41,7 @@ def test_overwrite_of_a_folder_in_training_is_refused_before_anything_is_deleted
 def test_resume_without_a_last_checkpoint_does_not_start_over(finished: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     before = _snapshot(finished)
-    _fails(capsys, _train(finished, "--resume", "train.checkpoint_dir=elsewhere", "train.lr=0.01"),
+    fails(capsys, train_argv(finished, "--resume", "train.checkpoint_dir=elsewhere", "train.lr=0.01"),
            "no ", "last.pt", "--overwrite")
     assert _snapshot(finished) == before
 
@@ -70,7 +51,7 @@ def test_resume_without_a_last_checkpoint_does_not_start_over(finished: Path,
                                      "train.tensorboard_dir=checkpoints", "train.checkpoint_dir=."])
 def test_a_runs_own_files_cannot_be_configured_as_outputs(tmp_path: Path, setting: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, _train(tmp_path / "r", setting), setting.split("=")[0])
+    fails(capsys, train_argv(tmp_path / "r", setting), setting.split("=")[0])
     assert not (tmp_path / "r").exists()
 
 
@@ -82,7 +63,7 @@ def test_operating_system_errors_are_one_line_naming_the_path(code: int, needle:
 
 
 def test_a_config_that_is_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(capsys, ["train", "--config", str(tmp_path), "--out", str(tmp_path / "r")], str(tmp_path))
+    fails(capsys, ["train", "--config", str(tmp_path), "--out", str(tmp_path / "r")], str(tmp_path))
 
 
 def test_runtime_errors_show_their_first_line_only() -> None:

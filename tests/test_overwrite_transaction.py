@@ -7,21 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_runs import TINY, fails, train_argv
 
 from graphrec.cli import main
 from graphrec.outputs import MARKER, OutputError, write_marker
 from graphrec.replacement import Replacement, check_no_leftover, foreign_entries, record_outputs
-
-TINY = ["data_options.num_users=60", "data_options.num_items=40", "data_options.num_categories=9",
-        "data_options.num_intents=3", "data_options.mean_length=6", "train.batch_size=32",
-        "model.hidden_size=8", "model.num_layers=1"]
-
-
-def _train(out: Path, *extra: str) -> list[str]:
-    flags = [e for e in extra if "=" not in e]
-    overrides = [e for e in extra if "=" in e]
-    return ["train", "--out", str(out), "--epochs", "1", "--data", "synthetic", "--no-progress",
-            *flags, *TINY, *overrides]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -29,18 +19,10 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != MARKER}
 
 
-def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-
-
 @pytest.fixture
 def finished(tmp_path: Path) -> Path:
     run = tmp_path / "runs" / "done"
-    assert main(_train(run)) == 0
+    assert main(train_argv(run)) == 0
     return run
 
 
@@ -53,7 +35,7 @@ def test_a_finished_run_records_what_it_wrote(finished: Path) -> None:
 def test_overwrite_refuses_to_delete_a_users_file(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (finished / "analysis.txt").write_text("my notes")
     before = _snapshot(finished)
-    _one_line_error(capsys, _train(finished, "--overwrite"), "analysis.txt", "did not write")
+    fails(capsys, train_argv(finished, "--overwrite"), "analysis.txt", "did not write")
     assert _snapshot(finished) == before
 
 
@@ -61,7 +43,7 @@ def test_an_overwrite_that_fails_puts_the_old_run_back(finished: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     before = _snapshot(finished)
     # a weight for a term the model never returns: refused once training has begun
-    assert main(_train(finished, "--overwrite", "train.loss_weights={nosuch: 1.0}")) == 2
+    assert main(train_argv(finished, "--overwrite", "train.loss_weights={nosuch: 1.0}")) == 2
     capsys.readouterr()
     assert _snapshot(finished) == before
     assert not list(finished.parent.glob(".done.replaced-*"))
@@ -69,13 +51,13 @@ def test_an_overwrite_that_fails_puts_the_old_run_back(finished: Path,
 
 def test_an_overwrite_that_succeeds_replaces_the_run_and_leaves_nothing_aside(finished: Path) -> None:
     old = json.loads((finished / "result.json").read_text())
-    assert main(_train(finished, "--overwrite", "--seed", "7")) == 0
+    assert main(train_argv(finished, "--overwrite", "--seed", "7")) == 0
     assert json.loads((finished / "result.json").read_text())["seed"] == 7 != old["seed"]
     assert not list(finished.parent.glob(".done.replaced-*"))
 
 
 def test_a_failed_start_leaves_no_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_train(tmp_path / "new", "train.loss_weights={nosuch: 1.0}")) == 2
+    assert main(train_argv(tmp_path / "new", "train.loss_weights={nosuch: 1.0}")) == 2
     capsys.readouterr()
     assert not (tmp_path / "new").exists()
 
@@ -85,17 +67,17 @@ def test_a_run_set_aside_by_a_killed_replacement_is_named_not_lost(finished: Pat
     aside = finished.parent / ".done.replaced-999999999"  # no such process
     aside.mkdir()
     (aside / "result.json").write_text("{}")
-    _one_line_error(capsys, _train(finished, "--overwrite"), str(aside), "move its files back")
+    fails(capsys, train_argv(finished, "--overwrite"), str(aside), "move its files back")
     assert (aside / "result.json").exists()
 
 
 def test_runs_and_datasets_do_not_nest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     assert main(["prepare", "synthetic", "--num-users", "40", "--num-items", "30", "--out", str(data)]) == 0
-    _one_line_error(capsys, _train(data / "run1"), "inside the graphrec dataset folder")
+    fails(capsys, train_argv(data / "run1"), "inside the graphrec dataset folder")
     run = tmp_path / "run"
-    assert main(_train(run)) == 0
-    _one_line_error(capsys, ["prepare", "synthetic", "--num-users", "40", "--num-items", "30",
+    assert main(train_argv(run)) == 0
+    fails(capsys, ["prepare", "synthetic", "--num-users", "40", "--num-items", "30",
                              "--out", str(run / "data")], "inside the graphrec run folder")
 
 
@@ -104,7 +86,7 @@ def test_a_dataset_overwrite_keeps_a_users_notes(tmp_path: Path, capsys: pytest.
     argv = ["prepare", "synthetic", "--num-users", "40", "--num-items", "30", "--out", str(data)]
     assert main(argv) == 0
     (data / "notes.md").write_text("mine")
-    _one_line_error(capsys, [*argv, "--overwrite"], "notes.md", "move them out first")
+    fails(capsys, [*argv, "--overwrite"], "notes.md", "move them out first")
     assert (data / "notes.md").read_text() == "mine"
 
 
@@ -168,4 +150,4 @@ def test_sigkill_during_a_replacement_loses_nothing(finished: Path,
     if not (leftover / "result.json").exists():  # killed after the new run's first checkpoint
         pytest.skip("the new run reached its first checkpoint before the kill")
     assert (leftover / "result.json").read_bytes() == before
-    _one_line_error(capsys, _train(finished, "--overwrite"), str(leftover), "move its files back")
+    fails(capsys, train_argv(finished, "--overwrite"), str(leftover), "move its files back")

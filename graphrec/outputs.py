@@ -122,16 +122,21 @@ def claim_output_dir(folder: str | os.PathLike[str], kind: str, *, overwrite: bo
     earlier = check_output_dir(target, kind, overwrite=overwrite, resume=resume, inputs=inputs, what=what)
     target.mkdir(parents=True, exist_ok=True)
     if earlier and overwrite and not resume:
-        for entry in target.iterdir():
-            if entry.name in (MARKER, LOCK):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        remove_entries(target)
     if read_marker(target) is None:
         write_marker(target, kind)
     return target
+
+
+def remove_entries(folder: Path) -> None:
+    """Delete every entry of ``folder`` except its marker and lock (a symlink itself, never its target)."""
+    for entry in folder.iterdir():
+        if entry.name in (MARKER, LOCK):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def write_output_file(path: str | os.PathLike[str], text: str, *, overwrite: bool = False,
@@ -220,4 +225,4 @@ class RunLock:
 
 
 __all__ = ["LOCK", "MARKER", "OutputError", "RunLock", "check_inside", "check_output_dir", "claim_output_dir",
-           "is_inside", "pid_alive", "read_marker", "write_marker", "write_output_file"]
+           "is_inside", "pid_alive", "read_marker", "remove_entries", "write_marker", "write_output_file"]

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from graphrec.atomic import fsync_folder
-from graphrec.outputs import LOCK, MARKER, OutputError, pid_alive, read_marker
+from graphrec.outputs import LOCK, MARKER, OutputError, pid_alive, read_marker, remove_entries
 
 #: the top-level names a run writes, for run folders whose marker records no outputs
 DEFAULT_RUN_OUTPUTS = ("train.jsonl", "checkpoints", "result.json", "ranks_*.npy", "per_user_*.npy", "tb")
@@ -106,13 +106,7 @@ class Replacement:
         """The new run failed: remove what it wrote and move the old run back."""
         if self.done:
             return
-        for entry in self.folder.iterdir():
-            if entry.name in (MARKER, LOCK):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        remove_entries(self.folder)
         for entry in sorted(self.aside.iterdir()):
             if entry.name != MARKER:
                 os.replace(entry, self.folder / entry.name)
